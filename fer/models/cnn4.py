@@ -1,0 +1,47 @@
+"""The reference four-block CNN (about 4.47M parameters at 1x48x48, 7 classes)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from fer.models.registry import register_model
+
+
+def conv_block(cin: int, cout: int, kernel: int, dropout: float) -> nn.Sequential:
+    # Conv -> BN -> ReLU -> MaxPool 2x2 -> Dropout; 'same' padding keeps the size until the pool.
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, kernel, padding=kernel // 2),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Dropout(dropout),
+    )
+
+
+def dense_block(fin: int, fout: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(fin, fout), nn.BatchNorm1d(fout), nn.ReLU(inplace=True), nn.Dropout(dropout))
+
+
+class CNN4(nn.Module):
+    def __init__(self, num_classes: int = 7, in_chans: int = 1, dropout: float = 0.25):
+        super().__init__()
+        self.features = nn.Sequential(
+            conv_block(in_chans, 64, 3, dropout),  # 48 -> 24
+            conv_block(64, 128, 5, dropout),  # 24 -> 12
+            conv_block(128, 512, 3, dropout),  # 12 -> 6
+            conv_block(512, 512, 3, dropout),  # 6 -> 3
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            dense_block(512 * 3 * 3, 256, dropout),
+            dense_block(256, 512, dropout),
+            nn.Linear(512, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+@register_model
+def cnn4(num_classes: int = 7, in_chans: int = 1, dropout: float = 0.25) -> nn.Module:
+    return CNN4(num_classes=num_classes, in_chans=in_chans, dropout=dropout)

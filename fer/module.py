@@ -1,0 +1,197 @@
+"""FERModule: the LightningModule that trains, validates and tests any registered model.
+
+Its hyperparameters are plain values only (names, numbers, lists), so
+`FERModule.load_from_checkpoint(path)` rebuilds it without Hydra or the config files.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+from torchvision.transforms import v2
+
+from fer.constants import CLASSES
+from fer.models import create_model
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULERS = ("plateau", "onecycle", "cosine", "none")
+STAGES = ("train", "val", "test")
+
+
+def _key(stage: str) -> str:
+    # ModuleDict keys may not shadow nn.Module attributes such as `train`.
+    return f"{stage}_"
+
+
+class FERModule(L.LightningModule):
+    def __init__(
+        self,
+        model: str = "cnn4",
+        model_kwargs: dict[str, Any] | None = None,
+        class_names: list[str] | tuple[str, ...] = CLASSES,
+        class_weights: list[float] | None = None,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        scheduler: str = "plateau",
+        plateau_monitor: str = "val/loss",
+        plateau_factor: float = 0.5,
+        plateau_patience: int = 5,
+        min_lr: float = 1e-6,
+        warmup_pct: float = 0.2,
+        label_smoothing: float = 0.0,
+        mixup: float = 0.0,
+        cutmix: float = 0.0,
+        channels_last: bool = False,
+    ):
+        super().__init__()
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+        if scheduler not in SCHEDULERS:
+            raise ValueError(f"scheduler={scheduler!r} is not one of {', '.join(SCHEDULERS)}")
+        model_kwargs = dict(model_kwargs or {})
+        class_names = list(class_names)
+        class_weights = None if class_weights is None else [float(w) for w in class_weights]
+        # Reads the (already converted) arguments above: plain dicts, lists and numbers only.
+        self.save_hyperparameters()
+        n = len(class_names)
+        self.net = create_model(model, num_classes=n, **model_kwargs)
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        weight = torch.tensor(class_weights) if class_weights is not None else None
+        self.register_buffer("class_weight", weight, persistent=False)
+        self.mix = self._build_mix(mixup, cutmix, n)
+        self.metrics = torch.nn.ModuleDict(
+            {
+                _key(s): MetricCollection(
+                    {"acc": MulticlassAccuracy(n, average="micro"), "f1": MulticlassF1Score(n, average="macro")},
+                    prefix=f"{s}/",
+                )
+                for s in STAGES
+            }
+        )
+        self.confusion = torch.nn.ModuleDict({_key(s): MulticlassConfusionMatrix(n) for s in STAGES})
+        self.last_confusion: dict[str, torch.Tensor] = {}
+        self._test_probs: list[torch.Tensor] = []
+        self._test_targets: list[torch.Tensor] = []
+        self.test_probs: torch.Tensor | None = None
+        self.test_targets: torch.Tensor | None = None
+
+    @staticmethod
+    def _build_mix(mixup: float, cutmix: float, n: int):
+        ops = []
+        if mixup > 0:
+            ops.append(v2.MixUp(alpha=mixup, num_classes=n))
+        if cutmix > 0:
+            ops.append(v2.CutMix(alpha=cutmix, num_classes=n))
+        return v2.RandomChoice(ops) if ops else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.hparams.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.net(x)
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(
+            logits.float(), target, weight=self.class_weight, label_smoothing=self.hparams.label_smoothing
+        )
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        target = y
+        if self.mix is not None:
+            x, target = self.mix(x, y)
+        logits = self(x)
+        loss = self.loss(logits, target)
+        if not torch.isfinite(loss):
+            # Skip the update and stop: the best checkpoint so far stays intact.
+            log.error("non-finite training loss (%s) at epoch %d step %d; stopping the run and keeping the best "
+                      "checkpoint. Lower model.lr or check the data.", loss.item(), self.current_epoch,
+                      self.global_step)
+            self.trainer.should_stop = True
+            return None
+        self._update_metrics("train", logits, y, loss)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        self._update_metrics("val", logits, y, self.loss(logits, y))
+
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        self._update_metrics("test", logits, y, self.loss(logits, y))
+        self._test_probs.append(logits.float().softmax(1).cpu())
+        self._test_targets.append(y.cpu())
+
+    def predict_step(self, batch, batch_idx):
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        return self(x).float().softmax(1)
+
+    def _update_metrics(self, stage: str, logits: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
+        preds = logits.detach().argmax(1)
+        self.metrics[_key(stage)].update(preds, y)
+        self.confusion[_key(stage)].update(preds, y)
+        on_step = stage == "train"
+        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=len(y))
+        self.log_dict(self.metrics[_key(stage)], on_step=False, on_epoch=True, prog_bar=stage != "train",
+                      batch_size=len(y))
+
+    def _finish_confusion(self, stage: str) -> None:
+        self.last_confusion[stage] = self.confusion[_key(stage)].compute().cpu()
+        self.confusion[_key(stage)].reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._finish_confusion("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish_confusion("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._test_probs, self._test_targets = [], []
+
+    def on_test_epoch_end(self) -> None:
+        self._finish_confusion("test")
+        self.test_probs = torch.cat(self._test_probs) if self._test_probs else None
+        self.test_targets = torch.cat(self._test_targets) if self._test_targets else None
+
+    def configure_optimizers(self):
+        h = self.hparams
+        params = self.parameters()
+        if h.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=h.lr, weight_decay=h.weight_decay)
+        elif h.optimizer == "adamw":
+            opt = torch.optim.AdamW(params, lr=h.lr, weight_decay=h.weight_decay)
+        else:
+            opt = torch.optim.SGD(params, lr=h.lr, momentum=h.momentum, weight_decay=h.weight_decay, nesterov=True)
+        if h.scheduler == "none":
+            return opt
+        if h.scheduler == "plateau":
+            mode = "min" if h.plateau_monitor.endswith("loss") else "max"
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                opt, mode=mode, factor=h.plateau_factor, patience=h.plateau_patience, min_lr=h.min_lr
+            )
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": h.plateau_monitor}}
+        total = self.trainer.estimated_stepping_batches
+        if h.scheduler == "onecycle":
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=h.lr, total_steps=total, pct_start=h.warmup_pct)
+        else:
+            warm = max(1, int(total * h.warmup_pct))
+            sched = torch.optim.lr_scheduler.SequentialLR(
+                opt,
+                [torch.optim.lr_scheduler.LinearLR(opt, 1e-3, 1.0, warm),
+                 torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, total - warm), eta_min=h.min_lr)],
+                milestones=[warm],
+            )
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+

@@ -1,0 +1,59 @@
+"""Matplotlib figures for reports: training curves and confusion matrices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are written headless
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def curves_figure(history: Sequence[dict[str, Any]]) -> plt.Figure:
+    """Accuracy and loss per epoch, train and val side by side."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    epochs = [r["epoch"] + 1 for r in history]
+    for ax, metric in zip(axes, ("acc", "loss"), strict=True):
+        for split, style in (("train", "-o"), ("val", "-s")):
+            key = f"{split}/{metric}"
+            pts = [(e, r[key]) for e, r in zip(epochs, history, strict=True) if key in r]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), style, ms=3, label=split)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy" if metric == "acc" else "loss")
+        ax.set_title("Accuracy" if metric == "acc" else "Loss")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    best = max((r for r in history if "val/acc" in r), key=lambda r: r["val/acc"], default=None)
+    if best is not None:
+        axes[0].axhline(best["val/acc"], color="grey", ls=":", lw=1)
+        axes[0].annotate(f"best val {best['val/acc']:.3f} (epoch {best['epoch'] + 1})",
+                         (best["epoch"] + 1, best["val/acc"]), textcoords="offset points", xytext=(-120, -14),
+                         fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_figure(matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> plt.Figure:
+    """Counts on the left, row-normalised (recall per true class) on the right."""
+    counts = np.asarray(matrix, dtype=float)
+    norm = counts / np.clip(counts.sum(1, keepdims=True), 1, None)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    for ax, data, title, fmt in ((axes[0], counts, "Counts", "{:.0f}"), (axes[1], norm, "Row-normalised", "{:.2f}")):
+        im = ax.imshow(data, cmap="Blues", vmin=0)
+        ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+        ax.set_yticks(range(len(class_names)), class_names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(title)
+        threshold = data.max() / 2 if data.max() > 0 else 1
+        for i in range(data.shape[0]):
+            for j in range(data.shape[1]):
+                ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if data[i, j] > threshold else "black")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    return fig

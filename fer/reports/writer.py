@@ -1,0 +1,63 @@
+"""Write report.md, report.json, confusion_matrix.png and curves.png into a run directory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import torch
+
+from fer.reports.classification import classification_table, markdown_table
+from fer.reports.figures import confusion_figure, curves_figure
+
+
+def write_report(
+    out_dir: str | Path,
+    probs: torch.Tensor,
+    targets: torch.Tensor,
+    class_names: Sequence[str],
+    history: Sequence[dict[str, Any]] | None = None,
+    meta: dict[str, Any] | None = None,
+    tb_writer=None,
+) -> dict[str, Any]:
+    """Returns the report dict; figures also go to a TensorBoard SummaryWriter when given."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = classification_table(probs, targets, class_names)
+    report = {**(meta or {}), **table}
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    (out / "report.md").write_text(render_markdown(report, history))
+    figures = {"confusion_matrix": confusion_figure(table["confusion_matrix"], class_names)}
+    if history:
+        figures["curves"] = curves_figure(history)
+    for name, fig in figures.items():
+        fig.savefig(out / f"{name}.png", dpi=110)
+        if tb_writer is not None:
+            tb_writer.add_figure(f"report/{name}", fig)
+        plt.close(fig)
+    return report
+
+
+def render_markdown(report: dict[str, Any], history: Sequence[dict[str, Any]] | None) -> str:
+    lines = ["# FER-2013 evaluation report", ""]
+    for key in ("checkpoint", "split", "tta", "command", "epochs", "train_time_s", "device"):
+        if report.get(key) not in (None, ""):
+            lines.append(f"- **{key}**: `{report[key]}`")
+    lines += [
+        f"- **accuracy**: {report['accuracy']:.4f}",
+        f"- **macro F1**: {report['macro_f1']:.4f}",
+        "",
+        markdown_table(report),
+        "",
+    ]
+    if history:
+        best = max((r for r in history if "val/acc" in r), key=lambda r: r["val/acc"], default=None)
+        lines.append(f"Trained {len(history)} epoch(s)"
+                     + (f"; best val accuracy {best['val/acc']:.4f} at epoch {best['epoch'] + 1}." if best else "."))
+        lines.append("")
+        lines.append("![curves](curves.png)")
+    lines.append("![confusion matrix](confusion_matrix.png)")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,40 @@
+"""Per-epoch metric history, kept in checkpoints so a resumed run still draws its full curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+
+TRACKED = ("train/loss_epoch", "train/acc", "val/loss", "val/acc", "val/f1", "lr")
+
+
+class MetricHistory(L.Callback):
+    """Appends one row per finished epoch and rewrites `history.json` in the run directory."""
+
+    def __init__(self, path: str | None = None):
+        self.path = Path(path) if path else None
+        self.rows: list[dict[str, Any]] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.fast_dev_run:
+            return
+        metrics = trainer.callback_metrics
+        row: dict[str, Any] = {"epoch": trainer.current_epoch}
+        for key in TRACKED:
+            if key in metrics:
+                row[key.replace("_epoch", "")] = float(metrics[key])
+        if trainer.optimizers:
+            row["lr"] = float(trainer.optimizers[0].param_groups[0]["lr"])
+        self.rows = [r for r in self.rows if r["epoch"] != row["epoch"]] + [row]
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.rows, indent=1))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.rows = list(state_dict.get("rows", []))

@@ -1,0 +1,115 @@
+"""The training routine behind scripts/train.py: fit, test the best checkpoint, write the report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from fer.data.datamodule import FERDataModule
+from fer.module import FERModule
+from fer.reports import write_report
+from fer.training.history import MetricHistory
+
+log = logging.getLogger(__name__)
+
+WEIGHTINGS = ("balanced", "none")
+
+
+def instantiate_group(group: DictConfig | None) -> list[Any]:
+    """Build every `_target_` entry of a callbacks/logger group; null entries are switched off."""
+    if not group:
+        return []
+    return [instantiate(c) for c in group.values() if c is not None and "_target_" in c]
+
+
+def build_module(model_cfg: DictConfig, datamodule: FERDataModule) -> FERModule:
+    kwargs = OmegaConf.to_container(model_cfg, resolve=True)
+    weighting = kwargs.pop("class_weighting", "balanced")
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"model.class_weighting={weighting!r} is not one of {', '.join(WEIGHTINGS)}")
+    weights = datamodule.class_weights().tolist() if weighting == "balanced" else None
+    return FERModule(**kwargs, class_names=list(datamodule.class_names), class_weights=weights)
+
+
+def find(callbacks: list[Any], kind: type) -> Any:
+    return next((c for c in callbacks if isinstance(c, kind)), None)
+
+
+def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
+    """Fit and test as configured. Returns the final metrics, including `cfg.optimized_metric`."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    torch.set_float32_matmul_precision("high")
+    out_dir = Path(cfg.paths.output_dir)
+    datamodule = FERDataModule(**OmegaConf.to_container(cfg.data, resolve=True))
+    module = build_module(cfg.model, datamodule)
+    callbacks = instantiate_group(cfg.get("callbacks"))
+    loggers = instantiate_group(cfg.get("logger"))
+    trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(out_dir))
+    for lg in trainer.loggers:
+        lg.log_hyperparams(flatten(OmegaConf.to_container(cfg, resolve=True)))
+
+    metrics: dict[str, float] = {}
+    started = time.perf_counter()
+    if cfg.get("train", True):
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    train_time = time.perf_counter() - started
+    metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1})
+
+    checkpoint = find(callbacks, ModelCheckpoint)
+    best_path = checkpoint.best_model_path if checkpoint is not None else ""
+    if checkpoint is not None and checkpoint.best_model_score is not None:
+        metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
+    if cfg.get("test", True):
+        # Without a best checkpoint (fast_dev_run, or no epoch finished) the current weights are tested.
+        trainer.test(module, datamodule=datamodule, ckpt_path=best_path or None, weights_only=False)
+        metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
+        history = find(callbacks, MetricHistory)
+        tb = next((lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+        splits = datamodule.splits
+        report = write_report(
+            out_dir,
+            module.test_probs,
+            module.test_targets,
+            datamodule.class_names,
+            history=history.rows if history else None,
+            meta={
+                "checkpoint": best_path or "(final weights)",
+                "split": "test",
+                "data": splits.source,
+                "data_notes": splits.notes,
+                "epochs": len(history.rows) if history else trainer.current_epoch,
+                "train_time_s": round(train_time, 1),
+                "device": str(module.device),
+                "command": command,
+                "best_val_acc": metrics.get("best_val/acc"),
+            },
+            tb_writer=tb,
+        )
+        metrics["test/acc"] = report["accuracy"]
+        metrics["test/macro_f1"] = report["macro_f1"]
+        for lg in trainer.loggers:
+            lg.log_metrics({"hp/test_acc": report["accuracy"], "hp/best_val_acc": metrics.get("best_val/acc", 0.0)})
+        log.info("report written to %s (test accuracy %.4f)", out_dir, report["accuracy"])
+    return metrics
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config -> {'a/b': value}, with lists and None as strings TensorBoard accepts."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "/"))
+        else:
+            out[key] = v if isinstance(v, int | float | str | bool) else str(v)
+    return out

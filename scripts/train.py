@@ -1,0 +1,29 @@
+"""Train a model on FER-2013.
+
+    python scripts/train.py model=cnn4 trainer.max_epochs=50 data.root=/path/to/fer2013
+    python scripts/train.py experiment=seed_reproduction
+    python scripts/train.py -m model.lr=1e-3,3e-4 data.batch_size=64,128
+"""
+
+import os
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    from fer.cli import command_line
+    from fer.training.run import train
+
+    metrics = train(cfg, command=command_line("train.py"))
+    # Sweepers (Optuna) minimise/maximise the value returned here.
+    value = metrics.get(f"best_{cfg.optimized_metric}", metrics.get(cfg.optimized_metric))
+    return None if value is None else float(value)
+
+
+if __name__ == "__main__":
+    main()
