@@ -11,10 +11,13 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from fer.cli import exit_on_user_error
+
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@exit_on_user_error
 def main(cfg: DictConfig) -> float | None:
     from fer.cli import command_line
     from fer.training.run import train

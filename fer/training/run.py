@@ -71,7 +71,7 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
         metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
     if cfg.get("test", True):
         # Without a best checkpoint (fast_dev_run, or no epoch finished) the current weights are tested.
-        trainer.test(module, datamodule=datamodule, ckpt_path=best_path or None, weights_only=False)
+        trainer.test(module, datamodule=datamodule, ckpt_path=best_path or None, weights_only=True)
         metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
         history = find(callbacks, MetricHistory)
         tb = next((lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)

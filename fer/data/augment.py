@@ -1,0 +1,105 @@
+"""Training augmentation: the seed's rotation, shift, zoom and flip, in two interchangeable forms.
+
+- `per_sample`: a torchvision v2 pipeline applied to each uint8 image in the dataset.
+- `batched`: the same random affine + flip with per-sample parameters, applied to a whole float
+  batch with one `affine_grid`/`grid_sample` call, which keeps two CPU cores on the model instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.transforms import v2
+
+MODES = ("per_sample", "batched", "none")
+
+
+@dataclass
+class AugmentConfig:
+    mode: str = "per_sample"
+    degrees: float = 20.0  # rotation in [-degrees, +degrees]
+    translate: float = 0.2  # shift up to this fraction of width/height
+    scale: float = 0.2  # zoom factor in [1 - scale, 1 + scale]
+    hflip: float = 0.5  # probability of a horizontal flip
+    erasing: float = 0.0  # probability of random erasing (0 disables)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"augment.mode={self.mode!r} is not one of {', '.join(MODES)}")
+
+
+def build_sample_transform(cfg: AugmentConfig) -> v2.Compose | None:
+    """torchvision v2 pipeline for one (1,48,48) uint8 image, or None when augmentation is off."""
+    if cfg.mode != "per_sample":
+        return None
+    ops: list[nn.Module] = [
+        v2.RandomAffine(
+            degrees=cfg.degrees, translate=(cfg.translate, cfg.translate), scale=(1 - cfg.scale, 1 + cfg.scale)
+        ),
+        v2.RandomHorizontalFlip(cfg.hflip),
+    ]
+    if cfg.erasing > 0:
+        ops.append(v2.RandomErasing(p=cfg.erasing, value=0))
+    return v2.Compose(ops)
+
+
+class BatchAugment(nn.Module):
+    """Per-sample random affine + flip (+ optional erasing) for a float batch (N,C,H,W)."""
+
+    def __init__(self, cfg: AugmentConfig):
+        super().__init__()
+        self.cfg = cfg
+
+    def sample_params(self, n: int, device: torch.device) -> dict[str, torch.Tensor]:
+        c = self.cfg
+
+        def uniform(lo: float, hi: float) -> torch.Tensor:
+            return torch.empty(n, device=device).uniform_(lo, hi)
+
+        return {
+            "angle": uniform(-c.degrees, c.degrees),
+            "tx": uniform(-c.translate, c.translate),
+            "ty": uniform(-c.translate, c.translate),
+            "zoom": uniform(1 - c.scale, 1 + c.scale),
+            "flip": torch.rand(n, device=device) < c.hflip,
+        }
+
+    @staticmethod
+    def theta(p: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Inverse affine (output -> input coords, normalised [-1, 1]) for affine_grid."""
+        a = p["angle"] * (math.pi / 180)
+        cos, sin = torch.cos(a) / p["zoom"], torch.sin(a) / p["zoom"]
+        sign = 1 - 2 * p["flip"].float()  # -1 mirrors x
+        # Shifts are fractions of the image; normalised coordinates span 2 units.
+        tx, ty = 2 * p["tx"], 2 * p["ty"]
+        row0 = torch.stack([cos * sign, sin * sign, -(cos * tx + sin * ty) * sign], dim=1)
+        row1 = torch.stack([-sin, cos, sin * tx - cos * ty], dim=1)
+        return torch.stack([row0, row1], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        grid = F.affine_grid(self.theta(self.sample_params(n, x.device)).to(x.dtype), list(x.shape), align_corners=False)
+        out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        if self.cfg.erasing > 0:
+            out = self.erase(out)
+        return out
+
+    def erase(self, x: torch.Tensor) -> torch.Tensor:
+        """Zero one random rectangle (2-33% of the area) in a random subset of the batch."""
+        n, _, h, w = x.shape
+        area = torch.empty(n, device=x.device).uniform_(0.02, 0.33) * h * w
+        aspect = torch.exp(torch.empty(n, device=x.device).uniform_(math.log(0.3), math.log(3.3)))
+        eh = (area * aspect).sqrt().clamp(1, h)
+        ew = (area / aspect).sqrt().clamp(1, w)
+        y0 = torch.rand(n, device=x.device) * (h - eh)
+        x0 = torch.rand(n, device=x.device) * (w - ew)
+        ys = torch.arange(h, device=x.device).view(1, h, 1)
+        xs = torch.arange(w, device=x.device).view(1, 1, w)
+        rows = (ys >= y0.view(n, 1, 1)) & (ys < (y0 + eh).view(n, 1, 1))
+        cols = (xs >= x0.view(n, 1, 1)) & (xs < (x0 + ew).view(n, 1, 1))
+        inside = rows & cols & (torch.rand(n, device=x.device) < self.cfg.erasing).view(n, 1, 1)
+        return x.masked_fill(inside.unsqueeze(1), 0.0)

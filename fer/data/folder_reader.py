@@ -1,0 +1,107 @@
+"""Reader for the image-folder layout: root/train/<class>/*.jpg and root/test/<class>/*.jpg."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from fer.constants import CLASSES, SPLIT_PREFIXES
+from fer.data.preprocess import to_gray48
+from fer.data.splits import LabeledImages
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp"}
+
+
+def list_class_files(split_dir: Path) -> list[tuple[Path, int]]:
+    """All (image path, class index) pairs under split_dir/<class>/, sorted for determinism."""
+    items: list[tuple[Path, int]] = []
+    for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        name = class_dir.name.lower()
+        if name not in CLASSES:
+            raise ValueError(
+                f"unknown class folder {class_dir}: FER-2013 class folders must be named one of "
+                f"{', '.join(CLASSES)}"
+            )
+        label = CLASSES.index(name)
+        items += [
+            (f, label)
+            for f in sorted(class_dir.iterdir())
+            if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
+        ]
+    return items
+
+
+def decode_files(items: list[tuple[Path, int]]) -> tuple[LabeledImages, list[Path], int]:
+    """Decode each file to 48x48 gray; unreadable files are skipped and counted, never fatal."""
+    images, labels, kept = [], [], []
+    skipped = 0
+    for path, label in items:
+        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if raw is None or raw.size == 0:
+            skipped += 1
+            continue
+        images.append(to_gray48(raw))
+        labels.append(label)
+        kept.append(path)
+    if images:
+        stacked = torch.from_numpy(np.stack(images))
+    else:
+        stacked = torch.empty(0, 48, 48, dtype=torch.uint8)
+    return LabeledImages(stacked, torch.tensor(labels, dtype=torch.long)), kept, skipped
+
+
+def split_test_by_prefix(test: LabeledImages, paths: list[Path]) -> tuple[LabeledImages, LabeledImages, list[str]]:
+    """Split test/ into PublicTest (val) and PrivateTest (test) by file-name prefix.
+
+    When only one of the two is present, it serves as both val and test, with a note saying so.
+    """
+    notes: list[str] = []
+    masks = {
+        split: torch.tensor([p.name.startswith(prefix) for p in paths], dtype=torch.bool)
+        for split, prefix in SPLIT_PREFIXES.items()
+    }
+    if not paths:
+        return test, test, notes
+    val_mask, test_mask = masks["val"], masks["test"]
+    other = ~(val_mask | test_mask)
+    if val_mask.any() and test_mask.any():
+        if other.any():
+            notes.append(f"ignored {int(other.sum())} test/ files whose names start with neither "
+                         "PublicTest_ nor PrivateTest_")
+        return test.subset(val_mask.nonzero().squeeze(1)), test.subset(test_mask.nonzero().squeeze(1)), notes
+    if val_mask.any() or test_mask.any():
+        present = "PublicTest" if val_mask.any() else "PrivateTest"
+        missing = "PrivateTest" if val_mask.any() else "PublicTest"
+        notes.append(
+            f"test/ holds only {present} files ({int((val_mask | test_mask).sum())}); no {missing} files were "
+            f"found, so {present} is used for both val and test"
+        )
+        keep = (val_mask | test_mask).nonzero().squeeze(1)
+        if other.any():
+            notes.append(f"ignored {int(other.sum())} test/ files without a PublicTest_/PrivateTest_ prefix")
+        part = test.subset(keep)
+        return part, part, notes
+    notes.append(
+        "test/ file names carry no PublicTest_/PrivateTest_ prefix, so all of test/ is used for both val and test"
+    )
+    return test, test, notes
+
+
+def read_image_folder(root: Path) -> tuple[LabeledImages, LabeledImages, LabeledImages, int, list[str]]:
+    """Read root/train and root/test; returns train, val, test, skipped-file count and notes."""
+    train_items = list_class_files(root / "train")
+    test_items = list_class_files(root / "test") if (root / "test").is_dir() else []
+    log.info("decoding %d train and %d test images from %s", len(train_items), len(test_items), root)
+    train, _, skipped_train = decode_files(train_items)
+    test_all, test_paths, skipped_test = decode_files(test_items)
+    notes: list[str] = []
+    if not test_items:
+        notes.append(f"{root / 'test'} is missing or empty: val and test are empty")
+    val, test, split_notes = split_test_by_prefix(test_all, test_paths)
+    return train, val, test, skipped_train + skipped_test, notes + split_notes

@@ -1,0 +1,114 @@
+"""Find FER-2013 under a path, read it in whichever format it is, and cache the decoded tensors."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from fer.constants import DATA_HELP
+from fer.data.csv_reader import read_csv
+from fer.data.folder_reader import read_image_folder
+from fer.data.splits import FERSplits, LabeledImages
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+
+
+def resolve_source(root: str | os.PathLike) -> tuple[str, Path]:
+    """Return ('folder', dir) or ('csv', file) for a path, or raise an error explaining both layouts."""
+    path = Path(root).expanduser()
+    if path.is_file() and path.suffix.lower() == ".csv":
+        return "csv", path
+    if path.is_dir():
+        if (path / "train").is_dir() and any((path / "train").iterdir()):
+            return "folder", path
+        csvs = sorted(path.glob("*.csv"))
+        preferred = [p for p in csvs if p.name == "fer2013.csv"] or csvs
+        if preferred:
+            return "csv", preferred[0]
+        problem = f"{path} holds neither train/<class>/ image folders nor a fer2013.csv"
+    else:
+        problem = f"{path} does not exist"
+    raise FileNotFoundError(
+        f"FER-2013 not found: {problem}.\nExpected one of two layouts:\n"
+        f"  1. image folders: {path}/train/<class>/*.jpg and {path}/test/<class>/*.jpg "
+        "(test files named PublicTest_* / PrivateTest_*)\n"
+        f"  2. the original CSV: {path}/fer2013.csv with columns emotion,pixels,Usage\n"
+        f"{DATA_HELP}"
+    )
+
+
+def fingerprint(kind: str, path: Path) -> str:
+    """Cheap identity of the source: names, sizes and mtimes, so edits invalidate the cache."""
+    h = hashlib.sha1(f"v{CACHE_VERSION}:{kind}:{path.resolve()}".encode())
+    files = [path] if kind == "csv" else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.relative_to(path.parent)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def read_source(kind: str, path: Path) -> FERSplits:
+    if kind == "csv":
+        parts = read_csv(path)
+        notes = []
+        val, test = parts["val"], parts["test"]
+        if len(val) == 0 and len(test) > 0:
+            notes.append("the CSV has no PublicTest rows, so PrivateTest is used for both val and test")
+            val = test
+        elif len(test) == 0 and len(val) > 0:
+            notes.append("the CSV has no PrivateTest rows, so PublicTest is used for both val and test")
+            test = val
+        return FERSplits(parts["train"], val, test, source=str(path), notes=notes)
+    train, val, test, skipped, notes = read_image_folder(path)
+    return FERSplits(train, val, test, source=str(path), skipped=skipped, notes=notes)
+
+
+def load_fer2013(root: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> FERSplits:
+    """Decode FER-2013 once; later calls load the uint8 tensors from cache_dir in about a second."""
+    kind, path = resolve_source(root)
+    cache_file = None
+    if cache_dir is not None:
+        cache_file = Path(cache_dir) / f"fer2013-{kind}-{fingerprint(kind, path)}.pt"
+        if cache_file.is_file():
+            try:
+                splits = FERSplits(**_unpack(torch.load(cache_file, weights_only=True)))
+                log.info("loaded decoded FER-2013 from cache %s", cache_file)
+                _report(splits)
+                return splits
+            except Exception as err:  # a stale or truncated cache is rebuilt, not fatal
+                log.warning("ignoring unreadable cache %s (%s)", cache_file, err)
+    splits = read_source(kind, path)
+    if len(splits.train) == 0 and len(splits.val) == 0:
+        raise FileNotFoundError(f"FER-2013 at {path} contains no readable images.\n{DATA_HELP}")
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(".tmp")
+        torch.save(_pack(splits), tmp)
+        tmp.replace(cache_file)
+    _report(splits)
+    return splits
+
+
+def _report(splits: FERSplits) -> None:
+    for note in splits.notes:
+        log.warning(note)
+    if splits.skipped:
+        log.warning("skipped %d unreadable image file(s) in %s", splits.skipped, splits.source)
+
+
+def _pack(s: FERSplits) -> dict:
+    out = {"source": s.source, "skipped": s.skipped, "notes": list(s.notes)}
+    for split in ("train", "val", "test"):
+        out[f"{split}_images"], out[f"{split}_labels"] = s[split].images, s[split].labels
+    return out
+
+
+def _unpack(d: dict) -> dict:
+    parts = {split: LabeledImages(d[f"{split}_images"], d[f"{split}_labels"]) for split in ("train", "val", "test")}
+    return {**parts, "source": d["source"], "skipped": int(d["skipped"]), "notes": list(d["notes"])}

@@ -1,0 +1,50 @@
+"""Evaluate one or more checkpoints on a FER-2013 split and write the report into the run directory.
+
+    python scripts/eval.py ckpt=path/to/best.ckpt data.root=/path/to/fer2013 split=val tta=flip
+"""
+
+import os
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, ListConfig
+
+from fer.cli import exit_on_user_error
+
+os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+@exit_on_user_error
+def main(cfg: DictConfig) -> float:
+    import torch
+    from omegaconf import OmegaConf
+
+    from fer.cli import command_line
+    from fer.data.datamodule import FERDataModule
+    from fer.evaluation import evaluate_split, load_checkpoint
+    from fer.reports import write_report
+
+    paths = list(cfg.ckpt) if isinstance(cfg.ckpt, ListConfig) else [cfg.ckpt]
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    modules = [load_checkpoint(p, device) for p in paths]
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    data["augment"] = {"mode": "none"}
+    datamodule = FERDataModule(**data)
+    probs, targets = evaluate_split(modules, datamodule, cfg.split, cfg.tta)
+    report = write_report(
+        cfg.paths.output_dir,
+        probs,
+        targets,
+        modules[0].hparams.class_names,
+        meta={"checkpoint": ", ".join(map(str, paths)), "split": cfg.split, "tta": cfg.tta,
+              "data": datamodule.splits.source, "data_notes": datamodule.splits.notes,
+              "command": command_line("eval.py")},
+    )
+    print(f"{cfg.split} accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
+          f"({len(paths)} checkpoint(s), tta={cfg.tta}) -> {cfg.paths.output_dir}")
+    return report["accuracy"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Augmentation: the configured ranges reach torchvision, and the batched form stays inside them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torchvision.transforms import v2
+
+from fer.data.augment import AugmentConfig, BatchAugment, build_sample_transform
+
+
+def test_default_is_the_reference_augmentation():
+    t = build_sample_transform(AugmentConfig())
+    affine, flip = t.transforms
+    assert isinstance(affine, v2.RandomAffine) and isinstance(flip, v2.RandomHorizontalFlip)
+    assert list(affine.degrees) == [-20.0, 20.0]
+    assert tuple(affine.translate) == (0.2, 0.2)
+    assert tuple(affine.scale) == (0.8, 1.2)
+    assert flip.p == 0.5
+
+
+def test_ranges_are_configurable_and_erasing_optional():
+    t = build_sample_transform(AugmentConfig(degrees=5, translate=0.1, scale=0.05, hflip=0.0, erasing=0.3))
+    affine, flip, erase = t.transforms
+    assert list(affine.degrees) == [-5.0, 5.0] and tuple(affine.scale) == (0.95, 1.05)
+    assert flip.p == 0.0 and erase.p == 0.3
+    assert build_sample_transform(AugmentConfig(mode="none")) is None
+
+
+def test_per_sample_transform_keeps_uint8_shape():
+    out = build_sample_transform(AugmentConfig())(torch.randint(0, 255, (1, 48, 48), dtype=torch.uint8))
+    assert out.shape == (1, 48, 48) and out.dtype == torch.uint8
+
+
+def test_batched_params_stay_in_range():
+    aug = BatchAugment(AugmentConfig(mode="batched"))
+    p = aug.sample_params(10_000, torch.device("cpu"))
+    assert p["angle"].abs().max() <= 20 and p["angle"].abs().max() > 19
+    assert p["tx"].abs().max() <= 0.2 and p["ty"].abs().max() <= 0.2
+    assert 0.8 <= p["zoom"].min() and p["zoom"].max() <= 1.2
+    assert 0.45 < p["flip"].float().mean() < 0.55
+
+
+def test_batched_identity_and_pure_flip():
+    x = torch.rand(4, 1, 48, 48)
+    zero = BatchAugment(AugmentConfig(mode="batched", degrees=0, translate=0, scale=0, hflip=0.0))
+    assert torch.allclose(zero(x), x, atol=1e-5)
+    flip = BatchAugment(AugmentConfig(mode="batched", degrees=0, translate=0, scale=0, hflip=1.0))
+    assert torch.allclose(flip(x), x.flip(-1), atol=1e-5)
+
+
+def test_batched_samples_differ_within_a_batch():
+    x = torch.rand(1, 1, 48, 48).repeat(8, 1, 1, 1)
+    out = BatchAugment(AugmentConfig(mode="batched"))(x)
+    assert not torch.allclose(out[0], out[1])
+
+
+def test_batched_erasing_zeros_a_rectangle():
+    aug = BatchAugment(AugmentConfig(mode="batched", degrees=0, translate=0, scale=0, hflip=0, erasing=1.0))
+    out = aug(torch.ones(16, 1, 48, 48))
+    zeros = (out == 0).float().mean(dim=(1, 2, 3))
+    assert (zeros > 0.01).all() and (zeros < 0.4).all()
+
+
+def test_unknown_mode_lists_choices():
+    with pytest.raises(ValueError, match="per_sample, batched, none"):
+        AugmentConfig(mode="kornia")

@@ -1,0 +1,41 @@
+"""The model registry, cnn4's exact size, and balanced class weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fer.data.class_weights import balanced_class_weights
+from fer.models import count_parameters, create_model, list_models
+
+FER2013_TRAIN_COUNTS = [3995, 436, 4097, 7215, 4965, 4830, 3171]
+
+
+def test_cnn4_parameter_count_and_shapes():
+    model = create_model("cnn4")
+    assert count_parameters(model) == 4_474_759
+    model.eval()
+    x = torch.rand(3, 1, 48, 48)
+    assert model(x).shape == (3, 7)
+    assert model.features(x).shape == (3, 512, 3, 3)
+
+
+def test_registry_rejects_unknown_names_with_the_choices():
+    assert "cnn4" in list_models()
+    with pytest.raises(ValueError, match="cnn4"):
+        create_model("resnet9000")
+
+
+def test_balanced_weights_match_fer2013():
+    labels = torch.cat([torch.full((n,), c) for c, n in enumerate(FER2013_TRAIN_COUNTS)])
+    w = balanced_class_weights(labels, 7)
+    assert w[1].item() == pytest.approx(9.41, abs=0.01)  # disgust
+    assert w[3].item() == pytest.approx(0.57, abs=0.01)  # happy
+    # Balanced weights make every class contribute the same total weight.
+    totals = w * torch.tensor(FER2013_TRAIN_COUNTS, dtype=torch.float)
+    assert torch.allclose(totals, totals.mean().expand(7), rtol=1e-5)
+
+
+def test_absent_class_gets_zero_weight():
+    w = balanced_class_weights(torch.tensor([0, 0, 1, 1]), 3)
+    assert w.tolist() == [1 / 1.5, 1 / 1.5, 0.0] or torch.allclose(w, torch.tensor([4 / 6, 4 / 6, 0.0]))
