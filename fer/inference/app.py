@@ -1,0 +1,78 @@
+"""Build the live pipeline from the webcam config and run it (window or headless).
+
+Every expected failure (missing or foreign checkpoint, no camera, unreadable media, no display)
+ends with one clear line and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fer.inference.checkpoint import CheckpointError
+from fer.inference.classifier import EmotionClassifier, set_threads
+from fer.inference.detectors import DetectorError, create_detector
+from fer.inference.pipeline import LivePipeline
+from fer.inference.smoothing import FaceTracker
+from fer.inference.sources import Prefetch, SourceError, open_source
+from fer.ui.render import RenderStyle
+
+log = logging.getLogger(__name__)
+
+EXPECTED_ERRORS = (CheckpointError, DetectorError, SourceError, OSError, ValueError)
+
+
+def build_pipeline(cfg: dict[str, Any]) -> LivePipeline:
+    """cfg: the webcam config as plain dicts (see conf/webcam.yaml)."""
+    set_threads(cfg.get("threads"))
+    classifier = EmotionClassifier.from_path(cfg.get("ckpt"), device=cfg.get("device", "cpu"))
+    det = cfg.get("detector") or {}
+    name = det.get("name", "haar")
+    detector = create_detector(name, **(det.get(name) or {}))
+    sm = cfg.get("smoothing") or {}
+    tracker = FaceTracker(iou_threshold=sm.get("iou_threshold", 0.3), ema_alpha=sm.get("ema_alpha", 0.5),
+                          persistence=sm.get("persistence", 15), box_alpha=sm.get("box_alpha", 1.0))
+    return LivePipeline(detector, classifier, tracker, detect_every=sm.get("detect_every", 2))
+
+
+def render_style(cfg: dict[str, Any]) -> RenderStyle:
+    ui = cfg.get("ui") or {}
+    keys = ("panel_width", "min_height", "max_height", "show_fps")
+    return RenderStyle(**{k: ui[k] for k in keys if k in ui})
+
+
+def run(cfg: dict[str, Any]) -> int:
+    """Run as configured; returns the process exit code."""
+    from fer.inference.headless import run_headless
+    from fer.ui.window import DisplayError, check_display, run_window
+
+    try:
+        headless = bool(cfg.get("headless"))
+        if headless and not cfg.get("output"):
+            raise ValueError("headless=true needs output=PATH: a .mp4/.avi for a video or camera, "
+                             "a folder (or .png for one image) for images")
+        if not headless:
+            check_display()  # before loading anything, so the advice comes at once
+        pipeline = build_pipeline(cfg)
+        cam = cfg.get("camera") or {}
+        source = open_source(cfg.get("source", 0), fallback=cam.get("fallback", (1, 2, 3)),
+                             width=cam.get("width"), height=cam.get("height"))
+        if cfg.get("prefetch") and source.kind == "video":
+            source = Prefetch(source)
+        style = render_style(cfg)
+        with source:
+            if headless:
+                s = run_headless(pipeline, source, cfg["output"], cfg.get("jsonl"), style, cfg.get("max_frames"))
+                log.info("%d frames (%d with a face) -> %s and %s; labels: %s", s.frames, s.frames_with_faces,
+                         s.output, s.jsonl, s.labels or "none")
+                if s.frames_with_faces == 0:
+                    log.warning("no face was found in any frame")
+            else:
+                ui = cfg.get("ui") or {}
+                run_window(pipeline, source, style, ui.get("screenshot_dir", "screenshots"), cfg.get("max_frames"))
+    except (*EXPECTED_ERRORS, DisplayError) as e:
+        log.error("%s", e)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

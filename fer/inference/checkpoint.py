@@ -1,0 +1,182 @@
+"""Load a classifier from a Lightning checkpoint or a bundled `.pt`, weights-only; export bundles.
+
+Both formats describe the network by plain values: the registry name, its kwargs and the class
+names, plus the weights. `torch.load(..., weights_only=True)` never runs code from the file, so a
+checkpoint from someone else cannot execute anything when it is opened.
+
+Bundle format (a dict saved with torch.save):
+    {"format": "fer-bundle/1", "model": "cnn4", "model_kwargs": {...}, "class_names": [...],
+     "state_dict": {...}, "quantized": {name: scale tensor}, "meta": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from fer.models import create_model, list_models
+
+BUNDLE_FORMAT = "fer-bundle/1"
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class LoadedModel:
+    net: nn.Module
+    class_names: list[str]
+    model: str
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+
+
+def read_weights_only(path: str | Path) -> dict[str, Any]:
+    """torch.load with weights_only=True, turning every failure into a CheckpointError."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}. Pass ckpt=PATH to a .ckpt or .pt file, "
+                              "or leave ckpt out to use the bundled model.")
+    if path.is_dir():
+        raise CheckpointError(f"ckpt={path} is a folder; pass the .ckpt file inside its checkpoints/ folder")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if found is None:  # not a pickle torch understands at all
+            raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?)") from None
+        # Objects other than tensors and plain values would run code from the file: refused.
+        raise CheckpointError(f"{path} holds objects other than weights and plain values ({found.group(1)}), "
+                              "so it is not loaded. Load only checkpoints from scripts/train.py or bundles "
+                              "from scripts/export_bundle.py.") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as e:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): "
+                              f"{type(e).__name__}: {str(e)[:200]}") from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a checkpoint dict")
+    return obj
+
+
+def _spec(obj: dict[str, Any], path: Path) -> tuple[str, dict[str, Any], list[str], dict[str, torch.Tensor]]:
+    """(model name, kwargs, class names, network state_dict) from either format."""
+    if obj.get("format") == BUNDLE_FORMAT:
+        state = _dequantize(obj["state_dict"], obj.get("quantized") or {})
+        return obj["model"], dict(obj.get("model_kwargs") or {}), list(obj["class_names"]), state
+    hp = obj.get("hyper_parameters")
+    if not isinstance(hp, dict) or "model" not in hp or "state_dict" not in obj:
+        raise CheckpointError(f"{path} is not an FER checkpoint: it has no hyper_parameters.model and "
+                              "state_dict. Use a .ckpt written by scripts/train.py or a bundle from "
+                              "scripts/export_bundle.py.")
+    state = {k[4:]: v for k, v in obj["state_dict"].items() if k.startswith("net.")}
+    names = list(hp.get("class_names") or [])
+    return hp["model"], dict(hp.get("model_kwargs") or {}), names, state
+
+
+def load_model(path: str | Path) -> LoadedModel:
+    """Rebuild the network of a .ckpt or bundle, in eval mode, with a clear error for any mismatch."""
+    path = Path(path)
+    obj = read_weights_only(path)
+    name, kwargs, class_names, state = _spec(obj, path)
+    if name not in list_models():
+        raise CheckpointError(f"{path} was trained with model {name!r}, which this version does not have "
+                              f"(available: {', '.join(list_models())}).")
+    if not class_names:
+        raise CheckpointError(f"{path} does not name its classes (hyper_parameters.class_names)")
+    try:
+        net = create_model(name, num_classes=len(class_names), **kwargs)
+    except TypeError as e:
+        raise CheckpointError(f"{path}: model {name!r} does not accept {kwargs}: {e}") from None
+    ref = net.state_dict()
+    missing = sorted(set(ref) - set(state))
+    unexpected = sorted(set(state) - set(ref))
+    wrong = sorted(k for k in set(ref) & set(state) if ref[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        detail = "; ".join(f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+                           for label, keys in (("missing", missing), ("unexpected", unexpected),
+                                               ("wrong shape", wrong)) if keys)
+        raise CheckpointError(f"{path}: its weights do not fit model {name!r} with {len(class_names)} "
+                              f"classes ({detail}). Was it trained with another architecture or code version?")
+    net.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items()})
+    net.eval()
+    meta = dict(obj.get("meta") or {}) if obj.get("format") == BUNDLE_FORMAT else {}
+    return LoadedModel(net, class_names, name, kwargs, meta, str(path))
+
+
+def _quantize(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # Symmetric int8 per output channel: weights only; biases and BN stay fp16.
+    flat = t.float().reshape(t.shape[0], -1)
+    scale = flat.abs().amax(1).clamp_min(1e-12) / 127.0
+    q = (flat / scale[:, None]).round().clamp(-127, 127).to(torch.int8).reshape(t.shape)
+    return q, scale.to(torch.float32)
+
+
+def _dequantize(state: dict[str, torch.Tensor], scales: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out = {}
+    for k, v in state.items():
+        if k in scales:
+            s = scales[k].float().reshape(-1, *([1] * (v.ndim - 1)))
+            out[k] = v.float() * s
+        else:
+            out[k] = v.float() if v.is_floating_point() else v
+    return out
+
+
+def _find_report(ckpt: Path) -> dict[str, Any]:
+    # A run's report.json sits two levels above its checkpoints/<file>.ckpt.
+    for candidate in (ckpt.parent.parent / "report.json", ckpt.parent / "report.json"):
+        if candidate.is_file():
+            return json.loads(candidate.read_text())
+    return {}
+
+
+def export_bundle(ckpt_path: str | Path, out_path: str | Path, meta: dict[str, Any] | None = None,
+                  precision: str = "fp16") -> dict[str, Any]:
+    """Write the network of a training checkpoint as a small weights-only bundle (+ a .json of its meta).
+
+    precision: fp16 halves the size; int8 (per-channel weight quantization) quarters it.
+    The run's report.json, when found next to the checkpoint, fills in accuracy and command.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not one of {', '.join(PRECISIONS)}")
+    ckpt_path, out_path = Path(ckpt_path), Path(out_path)
+    loaded = load_model(ckpt_path)  # validates the checkpoint fully before anything is written
+    report = _find_report(ckpt_path)
+    if Path(str(report.get("checkpoint", ""))).name != ckpt_path.name:
+        report = {}  # the run's report scored another checkpoint (e.g. best vs last): its numbers don't apply
+    info: dict[str, Any] = {
+        "source_checkpoint": ckpt_path.name,
+        "precision": precision,
+        "test_accuracy": report.get("accuracy"),
+        "test_macro_f1": report.get("macro_f1"),
+        "test_split": report.get("split"),
+        "train_command": report.get("command"),
+        "data": "FER-2013 (research use only)",
+    }
+    info.update(meta or {})
+    state, scales = {}, {}
+    for k, v in loaded.net.state_dict().items():
+        if precision == "int8" and v.is_floating_point() and v.ndim >= 2:
+            state[k], scales[k] = _quantize(v)
+        elif precision != "fp32" and v.is_floating_point():
+            state[k] = v.half()
+        else:
+            state[k] = v.clone()
+    bundle = {"format": BUNDLE_FORMAT, "model": loaded.model, "model_kwargs": loaded.model_kwargs,
+              "class_names": loaded.class_names, "state_dict": state, "quantized": scales, "meta": info}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(bundle, out_path)
+    out_path.with_suffix(".json").write_text(json.dumps(
+        {"model": loaded.model, "model_kwargs": loaded.model_kwargs, "class_names": loaded.class_names,
+         "size_bytes": out_path.stat().st_size, **info}, indent=1, default=str) + "\n")
+    return info

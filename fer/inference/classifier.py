@@ -1,0 +1,66 @@
+"""The expression classifier for live use: a loaded network plus the training preprocessing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer.data.preprocess import preprocess_faces
+from fer.inference.checkpoint import CheckpointError, LoadedModel, load_model
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+BUNDLED_MODEL = WEIGHTS_DIR / "fer2013.pt"
+
+
+def bundled_model_path() -> Path:
+    if not BUNDLED_MODEL.is_file():
+        raise CheckpointError(f"no bundled model at {BUNDLED_MODEL}; pass ckpt=PATH to a checkpoint from "
+                              "scripts/train.py (outputs/<task>/runs/<time>/checkpoints/*.ckpt)")
+    return BUNDLED_MODEL
+
+
+def set_threads(threads: int | None) -> int:
+    """Use `threads` CPU threads (None: every core) for torch and OpenCV; returns the number set."""
+    n = threads or os.cpu_count() or 1
+    torch.set_num_threads(n)
+    try:
+        import cv2
+
+        cv2.setNumThreads(n)
+    except ImportError:  # pragma: no cover - OpenCV is a core dependency
+        pass
+    return n
+
+
+class EmotionClassifier:
+    """Batch of face crops -> class probabilities, using fer.data.preprocess like training does."""
+
+    def __init__(self, loaded: LoadedModel, device: str = "cpu"):
+        self.loaded = loaded
+        self.class_names = list(loaded.class_names)
+        self.device = torch.device(device)
+        self.net = loaded.net.to(self.device).eval()
+
+    @classmethod
+    def from_path(cls, path: str | Path | None = None, device: str = "cpu") -> EmotionClassifier:
+        """A .ckpt or bundle; None loads the bundled model."""
+        return cls(load_model(path if path else bundled_model_path()), device=device)
+
+    def preprocess(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+        """Face crops -> (N,1,48,48) float batch in [0,1]: the training preprocessing, not a copy."""
+        return preprocess_faces(crops)
+
+    @torch.inference_mode()
+    def predict_batch(self, batch: torch.Tensor) -> np.ndarray:
+        """(N,1,48,48) model input -> (N, C) float32 probabilities; all faces in one forward pass."""
+        if len(batch) == 0:
+            return np.zeros((0, len(self.class_names)), dtype=np.float32)
+        logits = self.net(batch.to(self.device))
+        return logits.float().softmax(1).cpu().numpy()
+
+    def predict(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        return self.predict_batch(self.preprocess(crops))

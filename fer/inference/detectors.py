@@ -1,0 +1,136 @@
+"""Face detectors behind one interface: `create_detector(name, **kwargs).detect(frame)`.
+
+Every detector takes a BGR (or gray) frame and returns an int array (K, 4) of boxes
+(x, y, w, h) in that frame's pixels, so the rest of the pipeline never knows which one ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+_DETECTORS: dict[str, Callable[..., FaceDetector]] = {}
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    name: str
+
+    def detect(self, frame: np.ndarray) -> np.ndarray:
+        """BGR/gray frame -> int32 boxes (K, 4) as x, y, w, h in frame pixels."""
+        ...
+
+
+class DetectorError(RuntimeError):
+    """A detector cannot be built (unknown name, missing optional package, unreadable weights)."""
+
+
+def register_detector(name: str):
+    def wrap(factory: Callable[..., FaceDetector]) -> Callable[..., FaceDetector]:
+        if name in _DETECTORS:
+            raise ValueError(f"detector {name!r} is registered twice")
+        _DETECTORS[name] = factory
+        return factory
+
+    return wrap
+
+
+def list_detectors() -> list[str]:
+    return sorted(_DETECTORS)
+
+
+def create_detector(name: str, **kwargs) -> FaceDetector:
+    """Build a registered detector, e.g. create_detector('haar', detect_scale=0.5)."""
+    if name not in _DETECTORS:
+        raise DetectorError(f"unknown detector {name!r}; choose one of: {', '.join(list_detectors())}")
+    return _DETECTORS[name](**kwargs)
+
+
+def no_boxes() -> np.ndarray:
+    return np.zeros((0, 4), dtype=np.int32)
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 2:
+        return frame
+    if frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+
+
+def clip_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Clip float/int boxes to the frame; drop the ones left with no area."""
+    if len(boxes) == 0:
+        return no_boxes()
+    b = np.asarray(boxes, dtype=np.float64)
+    x1 = np.clip(b[:, 0], 0, width)
+    y1 = np.clip(b[:, 1], 0, height)
+    x2 = np.clip(b[:, 0] + b[:, 2], 0, width)
+    y2 = np.clip(b[:, 1] + b[:, 3], 0, height)
+    out = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1).round().astype(np.int32)
+    return out[(out[:, 2] >= 2) & (out[:, 3] >= 2)]
+
+
+def squarify(boxes: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Square boxes around the same centres (side = longer edge x scale), like Haar's crops.
+
+    FER-2013 faces are square crops, so a tall detector box is widened rather than squashed.
+    """
+    if len(boxes) == 0:
+        return np.zeros((0, 4), dtype=np.float64)
+    b = np.asarray(boxes, dtype=np.float64)
+    side = np.maximum(b[:, 2], b[:, 3]) * scale
+    cx = b[:, 0] + b[:, 2] / 2
+    cy = b[:, 1] + b[:, 3] / 2
+    return np.stack([cx - side / 2, cy - side / 2, side, side], axis=1)
+
+
+@register_detector("haar")
+class HaarDetector:
+    """OpenCV's frontal-face Haar cascade (the seed's detector and parameters).
+
+    detect_scale < 1 runs the cascade on a shrunk frame: the cost falls with the pixel count,
+    and min_size stays in full-frame pixels (it is shrunk with the frame, never below the
+    cascade's own 24 px window).
+    """
+
+    name = "haar"
+
+    def __init__(
+        self,
+        scale_factor: float = 1.1,
+        min_neighbors: int = 4,
+        min_size: int = 30,
+        detect_scale: float = 1.0,
+        cascade: str = "haarcascade_frontalface_default.xml",
+    ):
+        if not 0 < detect_scale <= 1:
+            raise DetectorError(f"detect_scale={detect_scale} must be in (0, 1]")
+        path = cascade if "/" in cascade else cv2.data.haarcascades + cascade
+        self.cascade = cv2.CascadeClassifier(path)
+        if self.cascade.empty():
+            raise DetectorError(f"could not load the Haar cascade {path}; reinstall opencv-python (4.x)")
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self.min_size = min_size
+        self.detect_scale = detect_scale
+
+    def detect(self, frame: np.ndarray) -> np.ndarray:
+        gray = to_gray(frame)
+        h, w = gray.shape
+        s = self.detect_scale
+        small = gray if s == 1 else cv2.resize(gray, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+        side = max(1, round(self.min_size * s))
+        found = self.cascade.detectMultiScale(
+            small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(side, side)
+        )
+        if len(found) == 0:
+            return no_boxes()
+        return clip_boxes(np.asarray(found, dtype=np.float64) / s, w, h)
+
+
+# Registers the optional CNN detector; it imports its weights lazily, so this is cheap.
+from fer.inference import centerface as _centerface  # noqa: E402,F401

@@ -1,0 +1,219 @@
+"""Frame sources: a camera (with fallback over indices), a video file, an image or a folder of images.
+
+`open_source(spec)` decides which from the spec: an integer is a camera index, a folder is a set
+of images, a file with an image suffix is one image, any other file is a video.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+class SourceError(RuntimeError):
+    """A source cannot be opened or read; the message says what to pass instead."""
+
+
+@dataclass
+class Frame:
+    index: int
+    image: np.ndarray  # BGR uint8
+    name: str  # file name for images, "<kind>:<index>" otherwise
+
+
+class FrameSource:
+    kind = "source"
+    fps = 30.0
+    live = False  # frames come at their own pace (camera): never wait for the consumer
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class CaptureSource(FrameSource):
+    """A camera or a video file through an OpenCV-style capture (read() -> (ok, frame))."""
+
+    def __init__(self, capture: Any, kind: str, name: str, first: np.ndarray):
+        self.capture, self.kind, self.name = capture, kind, name
+        self.live = kind == "camera"
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0)
+        self.fps = fps if 1 <= fps <= 240 else 30.0
+        self._first = first
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        frame = self._first
+        self._first = None
+        while frame is not None:
+            yield Frame(index, frame, f"{self.kind}:{index}")
+            index += 1
+            ok, frame = self.capture.read()
+            if not ok:
+                frame = None
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+def open_camera(index: int, fallback: Sequence[int] = (1, 2, 3), width: int | None = None,
+                height: int | None = None, factory: Callable[[int], Any] = cv2.VideoCapture) -> CaptureSource:
+    """The first camera among [index, *fallback] that opens and delivers a frame."""
+    tried = []
+    for i in dict.fromkeys([int(index), *(int(f) for f in fallback)]):
+        tried.append(i)
+        cap = factory(i)
+        if cap is not None and cap.isOpened():
+            if width and height:
+                cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+                cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+            ok, frame = cap.read()
+            if ok and frame is not None:
+                if i != int(index):
+                    log.warning("camera %d did not open; using camera %d", index, i)
+                return CaptureSource(cap, "camera", f"camera {i}", frame)
+        if cap is not None:
+            cap.release()
+    raise SourceError(f"no camera could be opened (tried indices {', '.join(map(str, tried))}). Connect a "
+                      "camera, pick another with source=N, or read a file: source=video.mp4, source=photo.jpg "
+                      "or source=folder/ (add headless=true output=out.mp4 where there is no display).")
+
+
+def open_video(path: str | Path, factory: Callable[[str], Any] = cv2.VideoCapture) -> CaptureSource:
+    path = Path(path)
+    cap = factory(str(path))
+    if cap is None or not cap.isOpened():
+        raise SourceError(f"cannot open {path} as a video: OpenCV cannot decode it. Is it a video file "
+                          f"(.mp4, .avi, ...) and not damaged?")
+    ok, frame = cap.read()
+    if not ok or frame is None:
+        cap.release()
+        raise SourceError(f"{path} opened but no frame could be read from it (empty or damaged video)")
+    return CaptureSource(cap, "video", path.name, frame)
+
+
+class ImageSource(FrameSource):
+    """Still images, one frame each; unreadable files in a folder are skipped with a warning."""
+
+    kind = "images"
+
+    def __init__(self, paths: Sequence[Path], name: str):
+        self.paths, self.name = list(paths), name
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        for path in self.paths:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                log.warning("skipping %s: not an image OpenCV can read", path)
+                continue
+            yield Frame(index, image, path.name)
+            index += 1
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def open_images(path: str | Path) -> ImageSource:
+    path = Path(path)
+    if path.is_dir():
+        paths = list_images(path)
+        if not paths:
+            raise SourceError(f"no images in {path} (looked for {', '.join(IMAGE_SUFFIXES)})")
+        return ImageSource(paths, path.name)
+    if cv2.imread(str(path), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
+        raise SourceError(f"cannot read {path} as an image (unsupported or damaged file)")
+    return ImageSource([path], path.name)
+
+
+def is_camera_spec(spec: Any) -> bool:
+    return isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit())
+
+
+def open_source(spec: Any, fallback: Sequence[int] = (1, 2, 3), width: int | None = None,
+                height: int | None = None, factory: Callable[[Any], Any] = cv2.VideoCapture) -> FrameSource:
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        raise SourceError("no source given: pass source=0 (camera), a video, an image or a folder")
+    if is_camera_spec(spec):
+        return open_camera(int(spec), fallback, width, height, factory)
+    path = Path(str(spec)).expanduser()
+    if not path.exists():
+        raise SourceError(f"source not found: {path}. Pass a camera index (source=0), a video file, "
+                          "an image file or a folder of images.")
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return open_images(path)
+    return open_video(path, factory)
+
+
+class Prefetch(FrameSource):
+    """Decode frames on a background thread so decoding overlaps detection and classification.
+
+    A file source is read ahead by at most `depth` frames; nothing is dropped.
+    """
+
+    def __init__(self, source: FrameSource, depth: int = 4):
+        self.source, self.kind, self.fps, self.live = source, source.kind, source.fps, source.live
+        self.name = getattr(source, "name", source.kind)
+        self.depth = depth
+        self.decode_ms: list[float] = []
+
+    def __iter__(self) -> Iterator[Frame]:
+        import time
+
+        q: queue.Queue = queue.Queue(maxsize=self.depth)
+        stop = threading.Event()
+
+        def work() -> None:
+            it = iter(self.source)
+            try:
+                while not stop.is_set():
+                    t0 = time.perf_counter()
+                    item = next(it, None)
+                    self.decode_ms.append((time.perf_counter() - t0) * 1e3)
+                    q.put(item)
+                    if item is None:
+                        return
+            except Exception as e:  # surfaced in the consumer's thread
+                q.put(e)
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if isinstance(item, Exception):
+                    raise item
+                if item is None:
+                    return
+                yield item
+        finally:
+            stop.set()
+            while thread.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    thread.join(0.01)
+
+    def close(self) -> None:
+        self.source.close()

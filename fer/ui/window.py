@@ -1,0 +1,94 @@
+"""The interactive window: q (or Esc) quits, space pauses, s saves a screenshot."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer.inference.loop import run_frames
+from fer.inference.pipeline import LivePipeline
+from fer.inference.sources import FrameSource
+from fer.ui.render import DEFAULT_STYLE, RenderStyle
+
+log = logging.getLogger(__name__)
+
+WINDOW = "FER live (q quit, space pause, s screenshot)"
+
+
+class Action(Enum):
+    NONE = "none"
+    QUIT = "quit"
+    PAUSE = "pause"
+    SCREENSHOT = "screenshot"
+
+
+def key_action(key: int) -> Action:
+    """Map cv2.waitKey's code to an action (-1 means no key)."""
+    if key < 0:
+        return Action.NONE
+    key &= 0xFF
+    if key in (ord("q"), ord("Q"), 27):
+        return Action.QUIT
+    if key == ord(" "):
+        return Action.PAUSE
+    if key in (ord("s"), ord("S")):
+        return Action.SCREENSHOT
+    return Action.NONE
+
+
+class DisplayError(RuntimeError):
+    pass
+
+
+def check_display() -> None:
+    """Fail early with advice where there is no screen (OpenCV's GUI would abort the process)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise DisplayError("no display found (DISPLAY is not set). Run without a window: "
+                           "headless=true output=annotated.mp4")
+
+
+def save_screenshot(canvas: np.ndarray, folder: str | Path, index: int) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"fer_{time.strftime('%Y%m%d_%H%M%S')}_{index:06d}.png"
+    cv2.imwrite(str(path), canvas)
+    return path
+
+
+def run_window(pipeline: LivePipeline, source: FrameSource, style: RenderStyle = DEFAULT_STYLE,
+               screenshot_dir: str | Path = "screenshots", max_frames: int | None = None) -> int:
+    """Show live results until q or the end of the source; returns the number of frames shown."""
+    check_display()
+    cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+    still = source.kind == "images"
+    shown = 0
+    try:
+        for step in run_frames(pipeline, source, style, max_frames):
+            cv2.imshow(WINDOW, step.canvas)
+            shown += 1
+            paused = False
+            while True:
+                # A still stays up until a key; video and camera run as fast as they are processed.
+                action = key_action(cv2.waitKey(0 if still else 30 if paused else 1))
+                if action is Action.QUIT:
+                    return shown
+                if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                    return shown  # window closed with the mouse
+                if action is Action.SCREENSHOT:
+                    log.info("screenshot saved to %s", save_screenshot(step.canvas, screenshot_dir, shown))
+                    if still:
+                        continue
+                elif action is Action.PAUSE and not still:
+                    paused = not paused
+                if still or not paused:
+                    break
+    finally:
+        cv2.destroyAllWindows()
+    return shown

@@ -1,0 +1,92 @@
+"""Shared helpers for the live-inference tests: synthetic checkpoints, frames, videos and detectors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from fer.constants import CLASSES
+from fer.inference.classifier import EmotionClassifier
+from fer.inference.pipeline import LivePipeline
+from fer.inference.smoothing import FaceTracker
+from fer.module import FERModule
+
+MEDIA = Path(os.environ["FER_MEDIA"]) if os.environ.get("FER_MEDIA") else None
+needs_media = pytest.mark.skipif(MEDIA is None or not MEDIA.is_dir(), reason="set FER_MEDIA to the media folder")
+
+
+def media(name: str) -> Path:
+    path = MEDIA / name
+    if not path.exists():
+        pytest.skip(f"{path} is missing")
+    return path
+
+
+def lightning_style_checkpoint(path: Path, model: str = "cnn4", seed: int = 0, **hparams) -> Path:
+    """A checkpoint laid out like Lightning's (hyper_parameters + net.-prefixed state_dict)."""
+    torch.manual_seed(seed)
+    module = FERModule(model=model, **hparams)
+    torch.save({"pytorch-lightning_version": "2.5.0", "epoch": 0, "global_step": 0,
+                "state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}, path)
+    return path
+
+
+def classifier(tmp_path: Path) -> EmotionClassifier:
+    return EmotionClassifier.from_path(lightning_style_checkpoint(tmp_path / "tiny.ckpt"))
+
+
+class FixedDetector:
+    """Returns preset boxes (per call, cycling), counting its calls."""
+
+    name = "fixed"
+
+    def __init__(self, *boxes_per_call):
+        self.boxes = [np.asarray(b, dtype=np.int32).reshape(-1, 4) for b in boxes_per_call] or [np.zeros((0, 4))]
+        self.calls = 0
+
+    def detect(self, frame):
+        out = self.boxes[self.calls % len(self.boxes)]
+        self.calls += 1
+        return out
+
+
+def pipeline(tmp_path: Path, detector, detect_every: int = 1, **tracker) -> LivePipeline:
+    return LivePipeline(detector, classifier(tmp_path), FaceTracker(**tracker), detect_every=detect_every)
+
+
+def synthetic_frame(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
+    """A textured frame with two bright 'face' blobs (no real face: real detectors find nothing)."""
+    rng = np.random.default_rng(seed)
+    frame = rng.integers(0, 60, (h, w, 3), dtype=np.uint8)
+    cv2.circle(frame, (80, 100), 40, (200, 190, 180), -1)
+    cv2.circle(frame, (230, 110), 35, (120, 160, 220), -1)
+    return frame
+
+
+def write_video(path: Path, frames: int = 12, size: tuple[int, int] = (320, 240)) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, size)
+    for i in range(frames):
+        writer.write(synthetic_frame(size[1], size[0], seed=i))
+    writer.release()
+    return path
+
+
+def read_video(path: Path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
+__all__ = ["CLASSES", "MEDIA", "FixedDetector", "classifier", "lightning_style_checkpoint", "media",
+           "needs_media", "pipeline", "read_video", "synthetic_frame", "write_video"]

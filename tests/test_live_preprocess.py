@@ -1,0 +1,37 @@
+"""Live inference uses the training preprocessing itself: one function, not a copy."""
+
+import numpy as np
+import torch
+from live_helpers import FixedDetector, pipeline, synthetic_frame
+
+import fer.inference.classifier as live
+from fer.data import preprocess
+
+
+def test_the_very_same_function():
+    assert live.preprocess_faces is preprocess.preprocess_faces
+
+
+def test_pipeline_feeds_the_model_what_training_would(tmp_path, monkeypatch):
+    frame = synthetic_frame()
+    box = [40, 60, 80, 80]
+    pipe = pipeline(tmp_path, FixedDetector([box]))
+    seen = []
+    original = pipe.classifier.predict_batch
+    monkeypatch.setattr(pipe.classifier, "predict_batch", lambda b: seen.append(b) or original(b))
+    result = pipe.process(frame, 0)
+    x, y, w, h = box
+    expected = preprocess.to_model_input(torch.from_numpy(preprocess.to_gray48(frame[y:y + h, x:x + w])[None]))
+    assert torch.equal(seen[0], expected)
+    assert seen[0].shape == (1, 1, 48, 48) and 0 <= seen[0].min() and seen[0].max() <= 1
+    # The panel's crop is exactly the model input, as uint8.
+    assert np.array_equal(result.faces[0].crop, preprocess.to_gray48(frame[y:y + h, x:x + w]))
+
+
+def test_all_faces_in_one_batch(tmp_path, monkeypatch):
+    pipe = pipeline(tmp_path, FixedDetector([[10, 10, 50, 50], [100, 20, 60, 60], [200, 30, 70, 70]]))
+    sizes = []
+    original = pipe.classifier.predict_batch
+    monkeypatch.setattr(pipe.classifier, "predict_batch", lambda b: sizes.append(len(b)) or original(b))
+    assert len(pipe.process(synthetic_frame(), 0).faces) == 3
+    assert sizes == [3]
