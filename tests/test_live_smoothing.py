@@ -110,3 +110,25 @@ def test_pipeline_persistence_with_skipping(tmp_path):
     pipe = pipeline(tmp_path, det, detect_every=2, persistence=4)
     counts = [len(pipe.process(synthetic_frame(), i).faces) for i in range(8)]
     assert counts == [1, 1, 1, 1, 1, 0, 0, 0]
+
+
+def test_stagger_moves_classification_to_the_next_frame(tmp_path):
+    det = FixedDetector([[40, 60, 80, 80]])
+    pipe = pipeline(tmp_path, det, detect_every=2)
+    pipe.stagger = True
+    results = [pipe.process(synthetic_frame(), i) for i in range(6)]
+    classified = [r.timings["classify"] > 0 for r in results]
+    # Frame 0 has nothing on screen yet, so it is classified at once; later detections wait a frame.
+    assert classified == [True, False, False, True, False, True]
+    assert [r.detected for r in results] == [True, False, True, False, True, False]
+    assert all(len(r.faces) == 1 for r in results)  # every frame labelled
+    assert results[3].faces[0].track_id == results[0].faces[0].track_id
+
+
+def test_stills_are_never_staggered(tmp_path):
+    pipe = pipeline(tmp_path, FixedDetector([[40, 60, 80, 80]]), detect_every=2)
+    pipe.stagger = True
+    for _ in range(2):
+        pipe.reset()
+        r = pipe.process(synthetic_frame(), 0, still=True)
+        assert r.timings["classify"] > 0 and len(r.faces) == 1

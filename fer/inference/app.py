@@ -32,7 +32,8 @@ def build_pipeline(cfg: dict[str, Any]) -> LivePipeline:
     sm = cfg.get("smoothing") or {}
     tracker = FaceTracker(iou_threshold=sm.get("iou_threshold", 0.3), ema_alpha=sm.get("ema_alpha", 0.5),
                           persistence=sm.get("persistence", 15), box_alpha=sm.get("box_alpha", 1.0))
-    return LivePipeline(detector, classifier, tracker, detect_every=sm.get("detect_every", 2))
+    return LivePipeline(detector, classifier, tracker, detect_every=sm.get("detect_every", 2),
+                        stagger=sm.get("stagger", False))
 
 
 def render_style(cfg: dict[str, Any]) -> RenderStyle:

@@ -55,7 +55,7 @@ def run_frames(pipeline: LivePipeline, source: FrameSource, style: RenderStyle =
         t1 = time.perf_counter()
         if still:
             pipeline.reset()
-        result = pipeline.process(frame.image, 0 if still else frame.index)
+        result = pipeline.process(frame.image, 0 if still else frame.index, still=still)
         t2 = time.perf_counter()
         fps = meter.tick()
         canvas = render(frame.image, result, fps=None if still else fps, style=style)

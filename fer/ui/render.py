@@ -116,7 +116,7 @@ def render(frame: np.ndarray, result: FrameResult, fps: float | None = None,
 def draw_face(canvas: np.ndarray, face: FaceResult, s: float) -> None:
     x, y, bw, bh = (round(v * s) for v in face.box)
     color = PALETTE[(face.track_id - 1) % len(PALETTE)]
-    cv2.rectangle(canvas, (x, y), (x + bw, y + bh), color, 2 if face.fresh else 1)
+    cv2.rectangle(canvas, (x, y), (x + bw, y + bh), color, 2)
     text = f"{face.label} {face.confidence * 100:.0f}%"
     (tw, th), _ = cv2.getTextSize(text, FONT, 0.6, 1)
     ty = y - 6 if y - th - 10 >= 0 else y + bh + th + 6
@@ -129,8 +129,10 @@ def draw_panel(canvas: np.ndarray, x0: int, face: FaceResult | None, class_names
     h = canvas.shape[0]
     layout = panel_layout(h, x0, class_names, face.probs if face is not None else None, style)
     cx, cy, side = layout.crop
-    title = "model input (48x48)" if face is not None else "no face detected"
-    cv2.putText(canvas, title, (x0 + 12, 22), FONT, 0.5, style.text, 1, cv2.LINE_AA)
+    title = f"face {face.track_id}: model input 48x48" if face is not None else "no face detected"
+    if face is not None:  # a swatch in the face's box colour says which face the panel shows
+        cv2.rectangle(canvas, (x0 + 12, 10), (x0 + 24, 22), PALETTE[(face.track_id - 1) % len(PALETTE)], -1)
+    cv2.putText(canvas, title, (x0 + (30 if face is not None else 12), 22), FONT, 0.5, style.text, 1, cv2.LINE_AA)
     if face is not None and face.crop is not None:
         big = cv2.resize(face.crop, (side, side), interpolation=cv2.INTER_NEAREST)
         canvas[cy:cy + side, cx:cx + side] = big[..., None]
