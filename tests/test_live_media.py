@@ -98,3 +98,4 @@ def test_bundled_model_metadata():
     assert clf.loaded.meta.get("test_accuracy") and "FER-2013" in clf.loaded.meta.get("data", "")
     assert BUNDLED_MODEL.stat().st_size < 6_000_000
     assert np.isclose(clf.predict([cv2.imread(str(media("single_face.jpg")))]).sum(), 1, atol=1e-4)
+

@@ -10,6 +10,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,24 +77,41 @@ class CaptureSource(FrameSource):
         self.capture.release()
 
 
+@contextmanager
+def quiet_opencv():
+    """Silence OpenCV's own log while probing camera indices that are expected to fail."""
+    utils = getattr(cv2, "utils", None)
+    logging_mod = getattr(utils, "logging", None)
+    if logging_mod is None:
+        yield
+        return
+    level = logging_mod.getLogLevel()
+    logging_mod.setLogLevel(logging_mod.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging_mod.setLogLevel(level)
+
+
 def open_camera(index: int, fallback: Sequence[int] = (1, 2, 3), width: int | None = None,
                 height: int | None = None, factory: Callable[[int], Any] = cv2.VideoCapture) -> CaptureSource:
     """The first camera among [index, *fallback] that opens and delivers a frame."""
     tried = []
-    for i in dict.fromkeys([int(index), *(int(f) for f in fallback)]):
-        tried.append(i)
-        cap = factory(i)
-        if cap is not None and cap.isOpened():
-            if width and height:
-                cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-                cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-            ok, frame = cap.read()
-            if ok and frame is not None:
-                if i != int(index):
-                    log.warning("camera %d did not open; using camera %d", index, i)
-                return CaptureSource(cap, "camera", f"camera {i}", frame)
-        if cap is not None:
-            cap.release()
+    with quiet_opencv():
+        for i in dict.fromkeys([int(index), *(int(f) for f in fallback)]):
+            tried.append(i)
+            cap = factory(i)
+            if cap is not None and cap.isOpened():
+                if width and height:
+                    cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+                    cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+                ok, frame = cap.read()
+                if ok and frame is not None:
+                    if i != int(index):
+                        log.warning("camera %d did not open; using camera %d", index, i)
+                    return CaptureSource(cap, "camera", f"camera {i}", frame)
+            if cap is not None:
+                cap.release()
     raise SourceError(f"no camera could be opened (tried indices {', '.join(map(str, tried))}). Connect a "
                       "camera, pick another with source=N, or read a file: source=video.mp4, source=photo.jpg "
                       "or source=folder/ (add headless=true output=out.mp4 where there is no display).")

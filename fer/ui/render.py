@@ -106,7 +106,7 @@ def render(frame: np.ndarray, result: FrameResult, fps: float | None = None,
     for face in result.faces:
         draw_face(canvas, face, s)
     if fps is not None and style.show_fps:
-        label = f"FPS {fps:5.1f}"
+        label = f"FPS {fps:5.1f}" if fps > 0 else "FPS   --"
         cv2.rectangle(canvas, (0, 0), (118, 26), (0, 0, 0), -1)
         cv2.putText(canvas, label, (6, 19), FONT, 0.55, (0, 255, 255), 1, cv2.LINE_AA)
     draw_panel(canvas, w, result.primary, result.class_names, style)
