@@ -137,3 +137,11 @@ def test_arbitrary_objects_are_refused(tmp_path):
     torch.save({"hyper_parameters": {"model": "cnn4"}, "state_dict": {}, "x": Payload()}, path)
     with pytest.raises(CheckpointError, match="holds objects other than weights"):
         load_model(path)
+
+
+def test_malformed_bundle(tmp_path):
+    path = tmp_path / "bad.pt"
+    torch.save({"format": "fer-bundle/1", "model": "cnn4", "class_names": list(CLASSES),
+                "state_dict": {"features.0.0.weight": 3}}, path)
+    with pytest.raises(CheckpointError, match="malformed"):
+        load_model(path)

@@ -87,6 +87,16 @@ def load_model(path: str | Path) -> LoadedModel:
     """Rebuild the network of a .ckpt or bundle, in eval mode, with a clear error for any mismatch."""
     path = Path(path)
     obj = read_weights_only(path)
+    try:
+        return _build(obj, path)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path} is malformed ({type(e).__name__}: {str(e)[:200]}); re-export it with "
+                              "scripts/export_bundle.py or use a .ckpt from scripts/train.py") from None
+
+
+def _build(obj: dict[str, Any], path: Path) -> LoadedModel:
     name, kwargs, class_names, state = _spec(obj, path)
     if name not in list_models():
         raise CheckpointError(f"{path} was trained with model {name!r}, which this version does not have "
