@@ -62,6 +62,12 @@ def csv_dataset(tmp_path: Path) -> Path:
     return make_csv(tmp_path / "fer2013.csv")
 
 
+@pytest.fixture(scope="session")
+def real_cache(tmp_path_factory) -> Path:
+    """One decoded-tensor cache for every real-data test, so the JPEGs are decoded once."""
+    return tmp_path_factory.mktemp("real_cache")
+
+
 @pytest.fixture
 def real_fer_root() -> Path:
     root = os.environ.get("FER2013_ROOT")

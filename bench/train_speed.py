@@ -1,0 +1,149 @@
+"""Training throughput: the full pipeline (DataModule + augmentation + Lightning Trainer + callbacks +
+logging) against a bare torch loop over the same in-memory tensors, for several precision settings.
+
+    python bench/train_speed.py --data ../shared/data/fer2013            # one full cnn4 epoch per row
+    python bench/train_speed.py --data ... --batches 60 --out -          # quick look, print only
+
+Writes the `## Training speed` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf, open_dict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, machine_line, write_section  # noqa: E402
+
+from fer.data.datamodule import FERDataModule  # noqa: E402
+from fer.data.preprocess import to_model_input  # noqa: E402
+from fer.training.run import build_module, instantiate_group  # noqa: E402
+
+HEADING = "## Training speed"
+# name -> (trainer precision, channels_last, augmentation mode)
+SETTINGS = {
+    "fp32": ("32-true", False, "per_sample"),
+    "fp32-cl": ("32-true", True, "per_sample"),
+    "bf16-cl": ("bf16-mixed", True, "per_sample"),
+    "bf16-cl-batched": ("bf16-mixed", True, "batched"),
+}
+
+
+class TrainEpochTimer(L.Callback):
+    """Seconds and images from the first to the last training batch of epoch 0 (validation excluded)."""
+
+    def __init__(self):
+        self.start = self.end = 0.0
+        self.images = 0
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.images += len(batch[1])
+        self.end = time.perf_counter()
+
+
+def compose_cfg(data_root: str, out: Path, model: str, precision: str, channels_last: bool, aug: str, batches):
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=[
+            "experiment=seed_reproduction", f"model={model}", f"data.root={data_root}", "trainer.max_epochs=1",
+            f"trainer.precision={precision}", f"model.channels_last={channels_last}", f"data.augment.mode={aug}",
+            "data.batch_size=64",
+            f"+trainer.limit_train_batches={batches or 1.0}", "+trainer.limit_val_batches=2",
+            "+trainer.num_sanity_val_steps=0",
+        ])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(out)
+    return cfg
+
+
+def pipeline_images_per_s(cfg) -> float:
+    dm = FERDataModule(**OmegaConf.to_container(cfg.data, resolve=True))
+    module = build_module(cfg.model, dm)
+    timer = TrainEpochTimer()
+    callbacks = [*instantiate_group(cfg.callbacks), timer]
+    trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=instantiate_group(cfg.logger),
+                        default_root_dir=cfg.paths.output_dir)
+    trainer.fit(module, datamodule=dm)
+    return timer.images / (timer.end - timer.start)
+
+
+def bare_images_per_s(cfg, batches) -> float:
+    """The same model, optimiser and batches, with nothing around the step."""
+    dm = FERDataModule(**OmegaConf.to_container(cfg.data, resolve=True))
+    module = build_module(cfg.model, dm)
+    net, opt = module.net.train(), module.configure_optimizers()["optimizer"]
+    images = to_model_input(dm.splits.train.images)
+    labels = dm.splits.train.labels
+    weight = module.class_weight
+    bf16 = cfg.trainer.precision == "bf16-mixed"
+    order = torch.randperm(len(labels)).split(cfg.data.batch_size)[:-1]
+    order = order[:batches] if batches else order
+    start = time.perf_counter()
+    for idx in order:
+        x, y = images[idx], labels[idx]
+        if cfg.model.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(net(x).float(), y, weight=weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return len(order) * cfg.data.batch_size / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="FER-2013 root")
+    ap.add_argument("--model", default="cnn4")
+    ap.add_argument("--batches", type=int, default=None, help="time this many batches instead of a full epoch")
+    ap.add_argument("--settings", default=",".join(SETTINGS), help=f"comma list of: {', '.join(SETTINGS)}")
+    ap.add_argument("--out", default="docs", help="'-' prints only")
+    args = ap.parse_args()
+    names = [s.strip() for s in args.settings.split(",") if s.strip()]
+    unknown = [n for n in names if n not in SETTINGS]
+    if unknown:
+        sys.exit(f"unknown settings {unknown}; choose from: {', '.join(SETTINGS)}")
+    L.seed_everything(0)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            precision, cl, aug = SETTINGS[name]
+            cfg = compose_cfg(args.data, Path(tmp), args.model, precision, cl, aug, args.batches)
+            bare = bare_images_per_s(cfg, args.batches)
+            full = pipeline_images_per_s(cfg)
+            rows.append((name, precision, cl, aug, bare, full))
+            print(f"{name:36s} bare {bare:7.1f} img/s  pipeline {full:7.1f} img/s  ratio {bare / full:.3f}",
+                  flush=True)
+    span = f"{args.batches} batches of 64" if args.batches else "one full epoch (28,709 images, batch 64)"
+    command = "python bench/train_speed.py " + " ".join(sys.argv[1:])
+    lines = [HEADING, "", f"`{command}`", "",
+             f"- Machine: {machine_line(torch.get_num_threads())}.",
+             f"- Model: {args.model}, Adam, balanced class weights; each row times {span} of training "
+             "(validation excluded) through the bare loop and through the full pipeline.",
+             "- Target: pipeline overhead ratio (bare img/s ÷ pipeline img/s) <= 1.10.", "",
+             "| setting | precision | channels_last | augmentation | bare loop img/s | full pipeline img/s | ratio "
+             "| epoch (pipeline) |",
+             "|---|---|---|---|---:|---:|---:|---:|"]
+    for name, precision, cl, aug, bare, full in rows:
+        lines.append(f"| {name} | {precision} | {cl} | {aug} | {bare:.0f} | {full:.0f} | {bare / full:.3f} | "
+                     f"{28709 / full:.0f} s |")
+    text = "\n".join(lines) + "\n"
+    if args.out == "-":
+        print(text)
+    else:
+        write_section(HEADING, text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Checks on the real FER-2013, run only when FER2013_ROOT points at it (CI sets it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fer.data.class_weights import balanced_class_weights
+from fer.data.load import load_fer2013
+from fer.training.run import train
+from tests.test_training import FAST, make_cfg
+
+
+def test_real_counts_and_weights(real_fer_root, real_cache):
+    s = load_fer2013(real_fer_root, real_cache)
+    assert len(s.train) == 28_709
+    assert s.train.class_counts() == [3995, 436, 4097, 7215, 4965, 4830, 3171]
+    assert len(s.val) >= 3_589  # PublicTest; PrivateTest may be absent
+    w = balanced_class_weights(s.train.labels, 7)
+    assert w[1].item() == pytest.approx(9.41, abs=0.01) and w[3].item() == pytest.approx(0.57, abs=0.01)
+
+
+def test_brief_training_on_a_real_subset(real_fer_root, real_cache, tmp_path):
+    cfg = make_cfg(real_fer_root, tmp_path, "data.train_subset=2048", "data.eval_subset=512",
+                   f"data.cache_dir={real_cache}",
+                   "trainer.max_epochs=2", "logger=csv", "data.augment.mode=batched",
+                   *[o for o in FAST if not o.startswith("data.batch_size")], "data.batch_size=64")
+    metrics = train(cfg)
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert len(history) == 2
+    assert history[1]["train/loss"] < history[0]["train/loss"]  # it learns
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["support"] == 512 and report["accuracy"] == pytest.approx(metrics["test/acc"])
