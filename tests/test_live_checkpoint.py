@@ -145,3 +145,12 @@ def test_malformed_bundle(tmp_path):
                 "state_dict": {"features.0.0.weight": 3}}, path)
     with pytest.raises(CheckpointError, match="malformed"):
         load_model(path)
+
+
+def test_classifier_matches_the_plain_network(tmp_path):
+    path = lightning_style_checkpoint(tmp_path / "c.ckpt")
+    clf, plain = EmotionClassifier.from_path(path), load_model(path).net
+    x = torch.rand(4, 1, 48, 48)
+    with torch.inference_mode():
+        expected = plain(x).softmax(1).numpy()
+    assert np.allclose(clf.predict_batch(x), expected, atol=1e-5)
