@@ -66,7 +66,7 @@ def test_run_writes_report_checkpoints_and_tensorboard(trained_run):
     assert sum(map(sum, report["confusion_matrix"])) == 14
     assert report["accuracy"] == pytest.approx(metrics["test/acc"])
     assert "| **accuracy** |" in (out / "report.md").read_text()
-    assert len(json.loads((out / "history.json").read_text())) == 2
+    assert len(json.loads((out / "history.json").read_text())) == 2 == report["epochs"]
     assert (out / "checkpoints" / "last.ckpt").is_file()
     assert len(list((out / "checkpoints").glob("best-*.ckpt"))) == 1
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))

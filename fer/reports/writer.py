@@ -46,6 +46,8 @@ def render_markdown(report: dict[str, Any], history: Sequence[dict[str, Any]] | 
     for key in ("checkpoint", "split", "tta", "command", "epochs", "train_time_s", "device"):
         if report.get(key) not in (None, ""):
             lines.append(f"- **{key}**: `{report[key]}`")
+    for note in report.get("data_notes") or []:
+        lines.append(f"- **data note**: {note}")
     lines += [
         f"- **accuracy**: {report['accuracy']:.4f}",
         f"- **macro F1**: {report['macro_f1']:.4f}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,22 @@ class MetricHistory(L.Callback):
     def __init__(self, path: str | None = None):
         self.path = Path(path) if path else None
         self.rows: list[dict[str, Any]] = []
+        self._fit_start = time.perf_counter()
+        self._time_offset = 0.0
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Wall time counts training and validation; a resumed run continues from the restored rows.
+        self._fit_start = time.perf_counter()
+        self._time_offset = self.rows[-1].get("time_s", 0.0) if self.rows else 0.0
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.fast_dev_run:
             return
         metrics = trainer.callback_metrics
-        row: dict[str, Any] = {"epoch": trainer.current_epoch}
+        row: dict[str, Any] = {
+            "epoch": trainer.current_epoch,
+            "time_s": round(self._time_offset + time.perf_counter() - self._fit_start, 1),
+        }
         for key in TRACKED:
             if key in metrics:
                 row[key.replace("_epoch", "")] = float(metrics[key])

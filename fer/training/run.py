@@ -65,6 +65,9 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     train_time = time.perf_counter() - started
     metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1})
 
+    # Copy the rows now: testing a checkpoint restores callback state, history included.
+    history = find(callbacks, MetricHistory)
+    rows = list(history.rows) if history else None
     checkpoint = find(callbacks, ModelCheckpoint)
     best_path = checkpoint.best_model_path if checkpoint is not None else ""
     if checkpoint is not None and checkpoint.best_model_score is not None:
@@ -73,7 +76,6 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
         # Without a best checkpoint (fast_dev_run, or no epoch finished) the current weights are tested.
         trainer.test(module, datamodule=datamodule, ckpt_path=best_path or None, weights_only=True)
         metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
-        history = find(callbacks, MetricHistory)
         tb = next((lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
         splits = datamodule.splits
         report = write_report(
@@ -81,13 +83,13 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
             module.test_probs,
             module.test_targets,
             datamodule.class_names,
-            history=history.rows if history else None,
+            history=rows,
             meta={
                 "checkpoint": best_path or "(final weights)",
                 "split": "test",
                 "data": splits.source,
                 "data_notes": splits.notes,
-                "epochs": len(history.rows) if history else trainer.current_epoch,
+                "epochs": len(rows) if rows else trainer.current_epoch,
                 "train_time_s": round(train_time, 1),
                 "device": str(module.device),
                 "command": command,
