@@ -154,3 +154,16 @@ def test_multirun_sweep_runs_every_combination(folder_dataset, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     jobs = sorted((tmp_path / "debug" / "multiruns").glob("*/*/report.json"))
     assert [p.parent.name for p in jobs] == ["0", "1"]
+
+
+def test_optuna_search_runs_trials(folder_dataset, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason='needs pip install -e ".[optuna]"')
+    res = subprocess.run(
+        [sys.executable, "scripts/train.py", "-m", "hparams_search=optuna", "debug=fast_dev_run",
+         "hydra.sweeper.n_trials=2", "hydra.sweeper.sampler.n_startup_trials=1", f"data.root={folder_dataset}",
+         f"data.cache_dir={tmp_path / 'cache'}", f"paths.log_dir={tmp_path}", *FAST[1:]],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Best value" in res.stdout + res.stderr
+    assert len(list((tmp_path / "debug" / "multiruns").glob("*/*/report.json"))) == 2
