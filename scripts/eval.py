@@ -3,6 +3,7 @@
     python scripts/eval.py ckpt=path/to/best.ckpt data.root=/path/to/fer2013 split=val tta=flip
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -32,11 +33,15 @@ def main(cfg: DictConfig) -> float:
     data["augment"] = {"mode": "none"}
     datamodule = FERDataModule(**data)
     probs, targets = evaluate_split(modules, datamodule, cfg.split, cfg.tta)
+    # A checkpoint inside a training run (<run>/checkpoints/x.ckpt) brings its curves along.
+    history_file = Path(paths[0]).parent.parent / "history.json"
+    history = json.loads(history_file.read_text()) if len(paths) == 1 and history_file.is_file() else None
     report = write_report(
         cfg.paths.output_dir,
         probs,
         targets,
         modules[0].hparams.class_names,
+        history=history,
         meta={"checkpoint": ", ".join(map(str, paths)), "split": cfg.split, "tta": cfg.tta,
               "data": datamodule.splits.source, "data_notes": datamodule.splits.notes,
               "command": command_line("eval.py")},

@@ -104,23 +104,30 @@ def test_resume_continues_from_last_checkpoint(trained_run, tmp_path):
     assert resumed["global_step"] == first["global_step"] * 3 // 2  # 42 images / batch 8 = 5 steps an epoch
 
 
+def run_eval(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "scripts/eval.py", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
 def test_eval_script_writes_report_with_flip_tta_and_ensemble(trained_run, tmp_path):
     out, _, root = trained_run
     ckpt = out / "checkpoints" / "last.ckpt"
-    res = subprocess.run(
-        [sys.executable, "scripts/eval.py", f"ckpt=[{ckpt},{ckpt}]", f"data.root={root}",
-         f"data.cache_dir={tmp_path / 'cache'}", "tta=flip", "split=test", f"hydra.run.dir={tmp_path / 'eval'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
-    )
+    data = [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}"]
+    res = run_eval(f"ckpt=[{ckpt},{ckpt}]", *data, "tta=flip", "split=test", f"hydra.run.dir={tmp_path / 'ens'}")
     assert res.returncode == 0, res.stderr[-2000:]
-    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    report = json.loads((tmp_path / "ens" / "report.json").read_text())
     assert report["tta"] == "flip" and report["split"] == "test" and report["support"] == 14
-    assert (tmp_path / "eval" / "confusion_matrix.png").is_file()
+    assert (tmp_path / "ens" / "confusion_matrix.png").is_file()
+    assert not (tmp_path / "ens" / "curves.png").exists()  # an ensemble has no single history
+    # One checkpoint of a run: its history comes along, so the report has curves too.
+    res = run_eval(f"ckpt={ckpt}", *data, "tta=tencrop", f"hydra.run.dir={tmp_path / 'one'}")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((tmp_path / "one" / "report.json").read_text())["split"] == "val"
+    assert (tmp_path / "one" / "curves.png").is_file()
 
 
 def test_eval_missing_checkpoint_is_a_clear_error(tmp_path):
-    res = subprocess.run([sys.executable, "scripts/eval.py", "ckpt=/no/such.ckpt", f"hydra.run.dir={tmp_path}"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    res = run_eval("ckpt=/no/such.ckpt", f"hydra.run.dir={tmp_path}")
     assert res.returncode == 2
     assert "does not exist" in res.stderr and "Traceback" not in res.stderr
 
