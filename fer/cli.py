@@ -15,7 +15,7 @@ def command_line(script: str) -> str:
 
 
 # Errors a user can fix from the message alone: shown without a traceback.
-USER_ERRORS = (FileNotFoundError, ValueError, KeyError)
+USER_ERRORS = (FileNotFoundError, ValueError, KeyError, ConnectionError)
 
 
 def exit_on_user_error(fn):

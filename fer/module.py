@@ -17,7 +17,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from torchvision.transforms import v2
 
 from fer.constants import CLASSES
-from fer.models import create_model
+from fer.models import create_model, models_accepting
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class FERModule(L.LightningModule):
         mixup: float = 0.0,
         cutmix: float = 0.0,
         channels_last: bool = False,
+        pretrained: bool = False,
     ):
         super().__init__()
         if optimizer not in OPTIMIZERS:
@@ -64,7 +65,12 @@ class FERModule(L.LightningModule):
         # Reads the (already converted) arguments above: plain dicts, lists and numbers only.
         self.save_hyperparameters()
         n = len(class_names)
-        self.net = create_model(model, num_classes=n, **model_kwargs)
+        # Only models with published weights take `pretrained`; the rest are not asked to.
+        if pretrained and model not in models_accepting("pretrained"):
+            raise ValueError(f"model {model!r} has no pretrained weights; models with them: "
+                             f"{', '.join(models_accepting('pretrained'))}")
+        extra = {"pretrained": True} if pretrained else {}
+        self.net = create_model(model, num_classes=n, **model_kwargs, **extra)
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         weight = torch.tensor(class_weights) if class_weights is not None else None
@@ -164,6 +170,10 @@ class FERModule(L.LightningModule):
         self._finish_confusion("test")
         self.test_probs = torch.cat(self._test_probs) if self._test_probs else None
         self.test_targets = torch.cat(self._test_targets) if self._test_targets else None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The saved weights supersede the pretrained start: loading must not download anything.
+        checkpoint["hyper_parameters"]["pretrained"] = False
 
     def configure_optimizers(self):
         h = self.hparams

@@ -39,3 +39,53 @@ def test_balanced_weights_match_fer2013():
 def test_absent_class_gets_zero_weight():
     w = balanced_class_weights(torch.tensor([0, 0, 1, 1]), 3)
     assert w.tolist() == [1 / 1.5, 1 / 1.5, 0.0] or torch.allclose(w, torch.tensor([4 / 6, 4 / 6, 0.0]))
+
+
+def test_resnet18_trains_from_scratch_at_48px():
+    model = create_model("resnet18", pretrained=False)
+    assert model.conv1.in_channels == 1 and model.fc[1].out_features == 7
+    assert model(torch.rand(2, 1, 48, 48)).shape == (2, 7)
+
+
+def test_pretrained_without_download_fails_clearly(monkeypatch):
+    from urllib.error import URLError
+
+    from torchvision.models import ResNet18_Weights
+
+    from fer.models.resnet import PretrainedWeightsUnavailable
+
+    def offline(self, *args, **kwargs):
+        raise URLError("Name or service not known")
+
+    monkeypatch.setattr(ResNet18_Weights, "get_state_dict", offline)
+    with pytest.raises(PretrainedWeightsUnavailable, match="model.pretrained=false"):
+        create_model("resnet18", pretrained=True)
+
+
+def test_pretrained_flag_is_refused_by_models_without_weights():
+    from fer.module import FERModule
+
+    with pytest.raises(ValueError, match="resnet18"):
+        FERModule(model="cnn4", pretrained=True)
+
+
+def test_checkpoint_of_a_pretrained_model_loads_without_download(monkeypatch, tmp_path):
+    import lightning as L
+
+    from fer.models import resnet
+    from fer.module import FERModule
+
+    monkeypatch.setattr(resnet, "imagenet_state_dict", lambda: resnet.tv_resnet18(weights=None).state_dict())
+    module = FERModule(model="resnet18", pretrained=True)
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.strategy.connect(module)
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    monkeypatch.undo()  # from here on, any download attempt would fail
+    loaded = FERModule.load_from_checkpoint(tmp_path / "m.ckpt", weights_only=True)
+    assert loaded.hparams.pretrained is False
+    assert torch.equal(loaded.net.fc[1].weight, module.net.fc[1].weight)
+
+
+def test_unknown_model_argument_lists_the_accepted_ones():
+    with pytest.raises(ValueError, match="takes: num_classes, in_chans, dropout"):
+        create_model("cnn4", width=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from torch import nn
@@ -21,10 +22,19 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
+def models_accepting(arg: str) -> list[str]:
+    """Registered models whose constructor takes `arg` (e.g. 'pretrained')."""
+    return [n for n in list_models() if arg in inspect.signature(_MODELS[n]).parameters]
+
+
 def create_model(name: str, **kwargs) -> nn.Module:
     """Build a registered model, e.g. create_model('cnn4', num_classes=7)."""
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
+    accepted = inspect.signature(_MODELS[name]).parameters
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ValueError(f"model {name!r} takes no argument(s) {', '.join(unknown)}; it takes: {', '.join(accepted)}")
     return _MODELS[name](**kwargs)
 
 
