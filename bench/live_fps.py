@@ -116,12 +116,13 @@ def cpu_name() -> str:
         return platform.processor() or "unknown CPU"
 
 
-def table(results: list[dict], model: str, command: str, threads: int) -> str:
+def table(results: list[dict], model: str, command: str, threads: tuple[int, int]) -> str:
     head = ("| config | what | fps | mean ms | p50 ms | p95 ms | frames labelled | decode | detect (per call) "
             "| preprocess | classify | smooth | render |")
     lines = [SECTION, "",
              f"`{command}`", "",
-             f"- Machine: {cpu_name()}, {threads} threads (torch and OpenCV) on {os.cpu_count()} cores, "
+             f"- Machine: {cpu_name()}, {os.cpu_count()} cores; {threads[0]} OpenCV threads, {threads[1]} torch "
+             f"thread(s), plus the decoding thread where noted; "
              f"Python {platform.python_version()}, torch {torch.__version__}, OpenCV {cv2.__version__}.",
              f"- Input: {VIDEO.name}, 640x480, {results[0]['frames']} frames, made from "
              "WolfgangLanger_Pexels.mp4 (letterboxed); one face in every frame.",
@@ -155,14 +156,15 @@ def main() -> None:
     ap.add_argument("--ckpt", default=None, help="checkpoint or bundle (default: the bundled model)")
     ap.add_argument("--configs", default=",".join(CONFIGS), help=f"comma list of {', '.join(CONFIGS)}")
     ap.add_argument("--frames", type=int, default=None, help="stop after this many frames (default: all)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="OpenCV threads")
+    ap.add_argument("--torch-threads", type=int, default=1, help="torch threads (webcam.yaml's torch_threads)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="'-' prints the table only")
     args = ap.parse_args()
     names = [c for c in args.configs.split(",") if c]
     unknown = set(names) - set(CONFIGS)
     if unknown:
         sys.exit(f"unknown configs {sorted(unknown)}; choose from {', '.join(CONFIGS)}")
-    threads = set_threads(args.threads)
+    threads = set_threads(args.threads, args.torch_threads)
     classifier = EmotionClassifier.from_path(args.ckpt)
     meta = classifier.loaded.meta
     model = (f"{classifier.loaded.model}, bundled ({meta.get('precision', '?')} weights)" if not args.ckpt
@@ -174,6 +176,7 @@ def main() -> None:
         print(f"{name:16s} {r['fps']:6.1f} fps  p95 {r['p95']:5.1f} ms  labelled {r['labelled']:.1%}", flush=True)
         results.append(r)
     command = "python bench/live_fps.py" + (f" --ckpt {args.ckpt}" if args.ckpt else "") + (
+        f" --torch-threads {args.torch_threads}" if args.torch_threads != 1 else "") + (
         f" --configs {args.configs}" if args.configs != ",".join(CONFIGS) else "")
     text = table(results, model, command, threads)
     if args.out == "-":

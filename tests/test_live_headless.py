@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+import torch
 from live_helpers import (
     FixedDetector,
     lightning_style_checkpoint,
@@ -24,6 +25,15 @@ from fer.inference.sources import open_source
 from fer.ui.render import RenderStyle
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def restore_threads():
+    """run() sets process-wide thread counts; give the rest of the test session its own back."""
+    torch_threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    yield
+    torch.set_num_threads(torch_threads)
+    cv2.setNumThreads(cv_threads)
 BOXES = [[40, 60, 80, 80], [190, 70, 80, 80]]
 
 

@@ -24,7 +24,7 @@ EXPECTED_ERRORS = (CheckpointError, DetectorError, SourceError, OSError, ValueEr
 
 def build_pipeline(cfg: dict[str, Any]) -> LivePipeline:
     """cfg: the webcam config as plain dicts (see conf/webcam.yaml)."""
-    set_threads(cfg.get("threads"))
+    set_threads(cfg.get("threads"), cfg.get("torch_threads", 1))
     classifier = EmotionClassifier.from_path(cfg.get("ckpt"), device=cfg.get("device", "cpu"))
     det = cfg.get("detector") or {}
     name = det.get("name", "haar")
