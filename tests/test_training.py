@@ -36,6 +36,12 @@ def test_fast_dev_run_through_compose(folder_dataset, tmp_path):
     assert (tmp_path / "report.json").is_file()
 
 
+@pytest.mark.parametrize("experiment", sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml")))
+def test_every_experiment_runs_one_batch(folder_dataset, tmp_path, experiment):
+    cfg = make_cfg(folder_dataset, tmp_path, f"experiment={experiment}", "debug=fast_dev_run", *FAST)
+    assert 0.0 <= train(cfg)["test/acc"] <= 1.0
+
+
 def test_seed_experiment_composes_the_reference_recipe(folder_dataset, tmp_path):
     cfg = make_cfg(folder_dataset, tmp_path, "experiment=seed_reproduction")
     assert cfg.model.model == "cnn4" and cfg.model.optimizer == "adam" and cfg.model.lr == 1e-3
