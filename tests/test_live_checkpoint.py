@@ -154,3 +154,12 @@ def test_classifier_matches_the_plain_network(tmp_path):
     with torch.inference_mode():
         expected = plain(x).softmax(1).numpy()
     assert np.allclose(clf.predict_batch(x), expected, atol=1e-5)
+
+
+def test_checkpoint_with_arguments_this_model_does_not_take(tmp_path):
+    path = lightning_style_checkpoint(tmp_path / "c.ckpt")
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["hyper_parameters"]["model_kwargs"] = {"depth": 50}
+    torch.save(ckpt, path)
+    with pytest.raises(CheckpointError, match="cannot be built with"):
+        load_model(path)

@@ -105,8 +105,9 @@ def _build(obj: dict[str, Any], path: Path) -> LoadedModel:
         raise CheckpointError(f"{path} does not name its classes (hyper_parameters.class_names)")
     try:
         net = create_model(name, num_classes=len(class_names), **kwargs)
-    except TypeError as e:
-        raise CheckpointError(f"{path}: model {name!r} does not accept {kwargs}: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: model {name!r} cannot be built with {kwargs}: {e}. Was it trained "
+                              "with another code version?") from None
     ref = net.state_dict()
     missing = sorted(set(ref) - set(state))
     unexpected = sorted(set(state) - set(ref))
