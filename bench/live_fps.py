@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import cpu_name, write_section  # noqa: E402
 
 from fer.inference.classifier import EmotionClassifier, set_threads  # noqa: E402
 from fer.inference.detectors import create_detector  # noqa: E402
@@ -108,14 +110,6 @@ def measure(name: str, classifier: EmotionClassifier, video: Path, frames: int |
             "labelled": labelled / n, "stages": stage, "detect_call": det_per_call, "prefetch": prefetch}
 
 
-def cpu_name() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        return re.search(r"model name\s*:\s*(.+)", text).group(1).strip()
-    except (OSError, AttributeError):
-        return platform.processor() or "unknown CPU"
-
-
 def table(results: list[dict], model: str, command: str, threads: tuple[int, int]) -> str:
     head = ("| config | what | fps | mean ms | p50 ms | p95 ms | frames labelled | decode | detect (per call) "
             "| preprocess | classify | smooth | render |")
@@ -140,15 +134,6 @@ def table(results: list[dict], model: str, command: str, threads: tuple[int, int
                      f"{s[1]:.2f} ({r['detect_call']:.1f}) | {s[2]:.2f} | {s[3]:.2f} | {s[4]:.3f} | {s[5]:.2f} |")
     lines += ["", "✓: meets the target."]
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace this section (up to the next `## ` heading) or append it; other sections stay."""
-    old = path.read_text() if path.is_file() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text + "\n", old, count=1) if pattern.search(old) else old.rstrip() + "\n\n" + text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new.rstrip() + "\n")
 
 
 def main() -> None:
@@ -182,7 +167,7 @@ def main() -> None:
     if args.out == "-":
         print(text)
     else:
-        write_section(Path(args.out), text)
+        write_section(SECTION, text, Path(args.out))
         print(f"wrote the '{SECTION}' section of {args.out}")
 
 
