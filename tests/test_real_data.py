@@ -22,7 +22,7 @@ def test_real_counts_and_weights(real_fer_root, real_cache):
 
 
 def test_brief_training_on_a_real_subset(real_fer_root, real_cache, tmp_path):
-    cfg = make_cfg(real_fer_root, tmp_path, "data.train_subset=2048", "data.eval_subset=512",
+    cfg = make_cfg(real_fer_root, tmp_path, "model=fastcnn", "data.train_subset=2048", "data.eval_subset=512",
                    f"data.cache_dir={real_cache}",
                    "trainer.max_epochs=2", "logger=csv", "data.augment.mode=batched",
                    *[o for o in FAST if not o.startswith("data.batch_size")], "data.batch_size=64")
