@@ -33,9 +33,12 @@ def main(cfg: DictConfig) -> float:
     data["augment"] = {"mode": "none"}
     datamodule = FERDataModule(**data)
     probs, targets = evaluate_split(modules, datamodule, cfg.split, cfg.tta)
-    # A checkpoint inside a training run (<run>/checkpoints/x.ckpt) brings its curves along.
-    history_file = Path(paths[0]).parent.parent / "history.json"
-    history = json.loads(history_file.read_text()) if len(paths) == 1 and history_file.is_file() else None
+    # A checkpoint inside a training run (<run>/checkpoints/x.ckpt) brings its curves and command along.
+    run_dir = Path(paths[0]).parent.parent
+    single = len(paths) == 1
+    history = json.loads((run_dir / "history.json").read_text()) if single and (run_dir / "history.json").is_file() else None
+    overrides = run_dir / ".hydra" / "overrides.yaml"
+    train_command = " ".join(["python scripts/train.py", *OmegaConf.load(overrides)]) if single and overrides.is_file() else None
     report = write_report(
         cfg.paths.output_dir,
         probs,
@@ -44,7 +47,7 @@ def main(cfg: DictConfig) -> float:
         history=history,
         meta={"checkpoint": ", ".join(map(str, paths)), "split": cfg.split, "tta": cfg.tta,
               "data": datamodule.splits.source, "data_notes": datamodule.splits.notes,
-              "command": command_line("eval.py")},
+              "command": command_line("eval.py"), "train_command": train_command},
     )
     print(f"{cfg.split} accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
           f"({len(paths)} checkpoint(s), tta={cfg.tta}) -> {cfg.paths.output_dir}")

@@ -125,11 +125,14 @@ def test_eval_script_writes_report_with_flip_tta_and_ensemble(trained_run, tmp_p
     assert report["tta"] == "flip" and report["split"] == "test" and report["support"] == 14
     assert (tmp_path / "ens" / "confusion_matrix.png").is_file()
     assert not (tmp_path / "ens" / "curves.png").exists()  # an ensemble has no single history
-    # One checkpoint of a run: its history comes along, so the report has curves too.
+    # One checkpoint of a run: its history and training command come along into the report.
+    (out / ".hydra").mkdir(exist_ok=True)
+    (out / ".hydra" / "overrides.yaml").write_text("- trainer.max_epochs=2\n")
     res = run_eval(f"ckpt={ckpt}", *data, "tta=tencrop", f"hydra.run.dir={tmp_path / 'one'}")
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads((tmp_path / "one" / "report.json").read_text())["split"] == "val"
     assert (tmp_path / "one" / "curves.png").is_file()
+    assert "python scripts/train.py trainer.max_epochs=2" in (tmp_path / "one" / "report.md").read_text()
 
 
 def test_eval_missing_checkpoint_is_a_clear_error(tmp_path):
