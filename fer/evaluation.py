@@ -32,9 +32,7 @@ def evaluate_split(
     modules: Sequence[FERModule], datamodule: FERDataModule, split: str, tta: str = "none"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean probabilities over the ensemble (and TTA views) for every image of the split."""
-    datamodule.setup()
-    loader = {"val": datamodule.val_dataloader, "test": datamodule.test_dataloader,
-              "train": lambda: datamodule._loader("train", train=False)}[split]()
+    loader = datamodule.eval_dataloader(split)
     device = next(modules[0].parameters()).device
     probs, targets = [], []
     for images, labels in loader:

@@ -102,11 +102,15 @@ class FERDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)
 
+    def eval_dataloader(self, split: str) -> DataLoader:
+        """Any split in order and without augmentation (evaluation, TTA, ensembles)."""
+        return self._loader(split, train=False)
+
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", train=False)
+        return self.eval_dataloader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
+        return self.eval_dataloader("test")
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         images, labels = batch
