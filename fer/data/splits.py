@@ -55,6 +55,3 @@ class FERSplits:
             rows.append(f"{name:<6}{len(part):>7}  " + " ".join(f"{n:>8}" for n in part.class_counts()))
         return "\n".join(rows)
 
-
-def empty_split() -> LabeledImages:
-    return LabeledImages(torch.empty(0, 48, 48, dtype=torch.uint8), torch.empty(0, dtype=torch.long))
