@@ -1,6 +1,7 @@
 """Evaluate one or more checkpoints on a FER-2013 split and write the report into the run directory.
 
     python scripts/eval.py ckpt=path/to/best.ckpt data.root=/path/to/fer2013 split=val tta=flip
+    python scripts/eval.py ckpt=fer/weights/fer2013.pt          # a bundle from export_bundle.py works too
 """
 
 import json
@@ -22,17 +23,14 @@ def main(cfg: DictConfig) -> float:
     from omegaconf import OmegaConf
 
     from fer.cli import command_line
-    from fer.data.datamodule import FERDataModule
-    from fer.evaluation import evaluate_split, load_checkpoint
+    from fer.evaluation import eval_datamodule, evaluate_split, load_ensemble
     from fer.reports import write_report
 
     paths = list(cfg.ckpt) if isinstance(cfg.ckpt, ListConfig) else [cfg.ckpt]
     device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
-    modules = [load_checkpoint(p, device) for p in paths]
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    data["augment"] = {"mode": "none"}
-    datamodule = FERDataModule(**data)
-    probs, targets = evaluate_split(modules, datamodule, cfg.split, cfg.tta)
+    models = load_ensemble(paths, device)
+    datamodule = eval_datamodule(OmegaConf.to_container(cfg.data, resolve=True))
+    probs, targets = evaluate_split(models, datamodule, cfg.split, cfg.tta)
     # A checkpoint inside a training run (<run>/checkpoints/x.ckpt) brings its curves and command along.
     run_dir = Path(paths[0]).parent.parent
     single = len(paths) == 1
@@ -43,7 +41,7 @@ def main(cfg: DictConfig) -> float:
         cfg.paths.output_dir,
         probs,
         targets,
-        modules[0].hparams.class_names,
+        models[0].class_names,
         history=history,
         meta={"checkpoint": ", ".join(map(str, paths)), "split": cfg.split, "tta": cfg.tta,
               "data": datamodule.splits.source, "data_notes": datamodule.splits.notes,

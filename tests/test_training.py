@@ -135,10 +135,28 @@ def test_eval_script_writes_report_with_flip_tta_and_ensemble(trained_run, tmp_p
     assert "python scripts/train.py trainer.max_epochs=2" in (tmp_path / "one" / "report.md").read_text()
 
 
+def test_eval_accepts_a_bundle_in_an_ensemble(trained_run, tmp_path):
+    from fer.inference.checkpoint import export_bundle
+
+    out, _, root = trained_run
+    ckpt = out / "checkpoints" / "last.ckpt"
+    bundle = tmp_path / "model.pt"
+    export_bundle(ckpt, bundle, precision="fp32")
+    data = [f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}", "split=test"]
+    reports = {}
+    for name, ckpts in (("ckpt", f"{ckpt}"), ("pair", f"[{ckpt},{bundle}]")):
+        res = run_eval(f"ckpt={ckpts}", *data, f"hydra.run.dir={tmp_path / name}")
+        assert res.returncode == 0, res.stderr[-2000:]
+        reports[name] = json.loads((tmp_path / name / "report.json").read_text())
+    # The bundle holds the same network, so averaging it with its checkpoint changes nothing.
+    assert reports["pair"]["accuracy"] == reports["ckpt"]["accuracy"]
+    assert reports["pair"]["confusion_matrix"] == reports["ckpt"]["confusion_matrix"]
+
+
 def test_eval_missing_checkpoint_is_a_clear_error(tmp_path):
     res = run_eval("ckpt=/no/such.ckpt", f"hydra.run.dir={tmp_path}")
     assert res.returncode == 2
-    assert "does not exist" in res.stderr and "Traceback" not in res.stderr
+    assert "checkpoint not found: /no/such.ckpt" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_nan_loss_stops_and_keeps_best_checkpoint(folder_dataset, tmp_path, monkeypatch, caplog):

@@ -28,8 +28,8 @@ BUNDLE_FORMAT = "fer-bundle/1"
 PRECISIONS = ("fp32", "fp16", "int8")
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint cannot be used; the message says why and what to do."""
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used; the message says why and what to do (a user error, like a bad value)."""
 
 
 @dataclass
