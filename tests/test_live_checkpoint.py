@@ -1,5 +1,7 @@
 """Weights-only loading of Lightning checkpoints and bundles, export, and clear errors for bad files."""
 
+import random
+
 import lightning as L
 import numpy as np
 import pytest
@@ -85,6 +87,15 @@ def test_corrupt_checkpoint(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
         load_model(path)
+
+
+def test_random_bytes_never_escape_as_another_error(tmp_path):
+    # Random bytes break the unpickler in many ways (IndexError, KeyError, ...); all must become one message.
+    path = tmp_path / "noise.ckpt"
+    for seed in range(40):
+        path.write_bytes(random.Random(seed).randbytes(3000))
+        with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint|holds objects other than"):
+            load_model(path)
 
 
 def test_truncated_real_checkpoint(tmp_path):

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -120,7 +121,7 @@ BAD_INPUTS = {
 
 
 def corrupt(t):
-    (t / "bad.ckpt").write_bytes(os.urandom(3000))
+    (t / "bad.ckpt").write_bytes(random.Random(0).randbytes(3000))
     return t / "bad.ckpt"
 
 
