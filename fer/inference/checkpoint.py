@@ -59,7 +59,7 @@ def read_weights_only(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} holds objects other than weights and plain values ({found.group(1)}), "
                               "so it is not loaded. Load only checkpoints from scripts/train.py or bundles "
                               "from scripts/export_bundle.py.") from None
-    except Exception as e:  # noqa: BLE001 - a corrupt file can break the unpickler in any way (IndexError, ...)
+    except Exception as e:  # a corrupt file can break the unpickler in any way (IndexError, KeyError, ...)
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): "
                               f"{type(e).__name__}: {str(e)[:200]}") from None
     if not isinstance(obj, dict):
