@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import cpu_name, write_section  # noqa: E402
 
+from fer.apps.frame_loop import run_frames  # noqa: E402
 from fer.inference.classifier import EmotionClassifier, set_threads  # noqa: E402
 from fer.inference.detectors import create_detector  # noqa: E402
-from fer.inference.loop import run_frames  # noqa: E402
 from fer.inference.pipeline import LivePipeline  # noqa: E402
-from fer.inference.smoothing import FaceTracker  # noqa: E402
 from fer.inference.sources import Prefetch, open_source  # noqa: E402
+from fer.inference.tracking import FaceTracker  # noqa: E402
 
 MEDIA = Path(os.environ.get("FER_MEDIA", ROOT.parent / "shared" / "media"))
 SOURCE = MEDIA / "WolfgangLanger_Pexels.mp4"
@@ -47,7 +47,7 @@ CF = {"box_scale": 1.05}
 # name: (detector, detector kwargs, detect_every, stagger, prefetch, what it shows)
 CONFIGS = {
     "seed": ("haar", {}, 1, False, False, "Haar, seed parameters, full frame, every frame"),
-    "seed-skip2": ("haar", {}, 2, False, False, "the same, detecting every 2nd frame (the seed's N=2)"),
+    "seed-skip2": ("haar", {}, 2, False, False, "the same, detecting every 2nd frame (the reference's N=2)"),
     "haar-half-plain": ("haar", HAAR_HALF, 2, False, True, "Haar on a half-size frame, every 2nd frame"),
     "haar-half": ("haar", HAAR_HALF, 2, True, True, "the same, classification staggered to the next frame"),
     "centerface-320": ("centerface", {"input_width": 320, **CF}, 2, True, True,

@@ -26,7 +26,7 @@ from common import ROOT, machine_line, write_section  # noqa: E402
 
 from fer.data.datamodule import FERDataModule  # noqa: E402
 from fer.data.preprocess import to_model_input  # noqa: E402
-from fer.training.run import build_module, instantiate_group  # noqa: E402
+from fer.training.fit import build_module, instantiate_group  # noqa: E402
 
 HEADING = "## Training speed"
 # name -> (trainer precision, channels_last, augmentation mode)
@@ -56,7 +56,7 @@ class TrainEpochTimer(L.Callback):
 def compose_cfg(data_root: str, out: Path, model: str, precision: str, channels_last: bool, aug: str, batches):
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=[
-            "experiment=seed_reproduction", f"model={model}", f"data.root={data_root}", "trainer.max_epochs=1",
+            "experiment=reference", f"model={model}", f"data.root={data_root}", "trainer.max_epochs=1",
             f"trainer.precision={precision}", f"model.channels_last={channels_last}", f"data.augment.mode={aug}",
             "data.batch_size=64",
             f"+trainer.limit_train_batches={batches or 1.0}", "+trainer.limit_val_batches=2",
@@ -69,7 +69,7 @@ def compose_cfg(data_root: str, out: Path, model: str, precision: str, channels_
 
 def pipeline_images_per_s(cfg) -> float:
     dm = FERDataModule(**OmegaConf.to_container(cfg.data, resolve=True))
-    module = build_module(cfg.model, dm)
+    module = build_module(cfg, dm)
     timer = TrainEpochTimer()
     callbacks = [*instantiate_group(cfg.callbacks), timer]
     trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=instantiate_group(cfg.logger),
@@ -81,7 +81,7 @@ def pipeline_images_per_s(cfg) -> float:
 def bare_images_per_s(cfg, batches) -> float:
     """The same model, optimiser and batches, with nothing around the step."""
     dm = FERDataModule(**OmegaConf.to_container(cfg.data, resolve=True))
-    module = build_module(cfg.model, dm)
+    module = build_module(cfg, dm)
     net, opt = module.net.train(), module.configure_optimizers()["optimizer"]
     images = to_model_input(dm.splits.train.images)
     labels = dm.splits.train.labels

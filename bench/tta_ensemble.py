@@ -19,8 +19,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_line, write_section  # noqa: E402
 
-from fer.evaluation import eval_datamodule, evaluate_split, load_ensemble  # noqa: E402
-from fer.tta import TTA_MODES  # noqa: E402
+from fer.evaluation.evaluate import eval_datamodule, evaluate_split, load_ensemble  # noqa: E402
+from fer.evaluation.tta import TTA_MODES  # noqa: E402
 
 HEADING = "## Test-time augmentation and ensembles"
 

@@ -6,6 +6,9 @@ CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad
 NUM_CLASSES = len(CLASSES)
 IMAGE_SIZE = 48
 
+# Image files every reader and source accepts (lower-case suffixes).
+IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp", ".tif", ".tiff")
+
 # fer2013.csv labels: 0=Angry 1=Disgust 2=Fear 3=Happy 4=Sad 5=Surprise 6=Neutral.
 CSV_LABEL_TO_CLASS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, ListConfig
 
-from fer.cli import exit_on_user_error
+from fer.apps.entrypoint import exit_on_user_error
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 
@@ -22,9 +22,9 @@ def main(cfg: DictConfig) -> float:
     import torch
     from omegaconf import OmegaConf
 
-    from fer.cli import command_line
-    from fer.evaluation import eval_datamodule, evaluate_split, load_ensemble
-    from fer.reports import write_report
+    from fer.apps.entrypoint import command_line
+    from fer.evaluation.evaluate import eval_datamodule, evaluate_split, load_ensemble
+    from fer.evaluation.report import write_report
 
     paths = list(cfg.ckpt) if isinstance(cfg.ckpt, ListConfig) else [cfg.ckpt]
     device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device

@@ -30,7 +30,8 @@ def parse_meta(items: list[str]) -> dict:
 
 
 def main() -> int:
-    from fer.inference.checkpoint import PRECISIONS, CheckpointError, export_bundle
+    from fer.checkpoints import PRECISIONS, export_bundle
+    from fer.errors import FERError
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("ckpt", help="a .ckpt written by scripts/train.py")
@@ -40,7 +41,7 @@ def main() -> int:
     args = ap.parse_args()
     try:
         info = export_bundle(args.ckpt, args.out, parse_meta(args.meta), precision=args.precision)
-    except CheckpointError as e:
+    except FERError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     size = Path(args.out).stat().st_size / 1e6

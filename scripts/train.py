@@ -1,8 +1,8 @@
 """Train a model on FER-2013.
 
     python scripts/train.py model=cnn4 trainer.max_epochs=50 data.root=/path/to/fer2013
-    python scripts/train.py experiment=seed_reproduction
-    python scripts/train.py -m model.lr=1e-3,3e-4 data.batch_size=64,128
+    python scripts/train.py experiment=reference
+    python scripts/train.py -m optim.lr=1e-3,3e-4 data.batch_size=64,128
 """
 
 import os
@@ -11,7 +11,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from fer.cli import exit_on_user_error
+from fer.apps.entrypoint import exit_on_user_error
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 
@@ -19,8 +19,8 @@ os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 @exit_on_user_error
 def main(cfg: DictConfig) -> float | None:
-    from fer.cli import command_line
-    from fer.training.run import train
+    from fer.apps.entrypoint import command_line
+    from fer.training.fit import train
 
     metrics = train(cfg, command=command_line("train.py"))
     # Sweepers (Optuna) minimise/maximise the value returned here.

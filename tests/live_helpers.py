@@ -13,8 +13,8 @@ import torch
 from fer.constants import CLASSES
 from fer.inference.classifier import EmotionClassifier
 from fer.inference.pipeline import LivePipeline
-from fer.inference.smoothing import FaceTracker
-from fer.module import FERModule
+from fer.inference.tracking import FaceTracker
+from fer.training.module import FERModule
 
 MEDIA = Path(os.environ["FER_MEDIA"]) if os.environ.get("FER_MEDIA") else None
 needs_media = pytest.mark.skipif(MEDIA is None or not MEDIA.is_dir(), reason="set FER_MEDIA to the media folder")

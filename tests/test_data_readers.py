@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from fer.constants import CLASSES
-from fer.data.csv_reader import CSVFormatError
 from fer.data.load import load_fer2013
+from fer.errors import CSVFormatError, DataError
 from tests.conftest import make_csv, make_folder_dataset
 
 
@@ -140,7 +140,7 @@ def test_missing_or_empty_path_names_both_layouts(tmp_path, kind):
     root = tmp_path / "nothing"
     if kind == "empty":
         root.mkdir()
-    with pytest.raises(FileNotFoundError) as err:
+    with pytest.raises(DataError) as err:
         load_fer2013(root)
     text = str(err.value)
     assert "train/<class>" in text and "fer2013.csv" in text and "Kaggle" in text

@@ -9,10 +9,11 @@ import torch
 from live_helpers import lightning_style_checkpoint
 from torch.utils.data import DataLoader, TensorDataset
 
+from fer.checkpoints import export_bundle, load_model
 from fer.constants import CLASSES
-from fer.inference.checkpoint import CheckpointError, export_bundle, load_model
+from fer.errors import CheckpointError
 from fer.inference.classifier import EmotionClassifier
-from fer.module import FERModule
+from fer.training.module import FERModule
 
 
 def same_outputs(a, b, atol):

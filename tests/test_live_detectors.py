@@ -6,15 +6,9 @@ import numpy as np
 import pytest
 from live_helpers import synthetic_frame
 
-from fer.inference.detectors import (
-    DetectorError,
-    FaceDetector,
-    clip_boxes,
-    create_detector,
-    list_detectors,
-    register_detector,
-    squarify,
-)
+from fer.errors import DetectorError
+from fer.inference.detectors import FaceDetector, create_detector, list_detectors, register_detector
+from fer.inference.detectors.base import clip_boxes, squarify
 
 
 def test_registry_lists_both_and_rejects_unknown_names():
@@ -28,7 +22,7 @@ def test_registry_lists_both_and_rejects_unknown_names():
 def test_haar_follows_the_interface_and_finds_nothing_in_noise():
     det = create_detector("haar")
     assert isinstance(det, FaceDetector)
-    assert (det.scale_factor, det.min_neighbors, det.min_size) == (1.1, 4, 30)  # the seed's parameters
+    assert (det.scale_factor, det.min_neighbors, det.min_size) == (1.1, 4, 30)  # the reference's parameters
     for frame in (synthetic_frame(), synthetic_frame()[..., 0], np.zeros((480, 640, 3), np.uint8)):
         boxes = det.detect(frame)
         assert boxes.shape == (0, 4) and boxes.dtype == np.int32

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from live_helpers import classifier, media, needs_media, read_video
 
+from fer.apps.headless import run_headless
+from fer.errors import DetectorError
 from fer.inference.classifier import BUNDLED_MODEL, EmotionClassifier
-from fer.inference.detectors import DetectorError, create_detector
-from fer.inference.headless import run_headless
+from fer.inference.detectors import create_detector
 from fer.inference.pipeline import LivePipeline
-from fer.inference.smoothing import FaceTracker
 from fer.inference.sources import open_source
+from fer.inference.tracking import FaceTracker
 
 pytestmark = needs_media
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from live_helpers import FixedDetector, pipeline, synthetic_frame
 
-from fer.inference.smoothing import FaceTracker, FrameSkipper, ema, iou_matrix
+from fer.inference.tracking import FaceTracker, FrameSkipper, ema, iou_matrix
 
 
 def onehot(i, n=7, p=1.0):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from live_helpers import synthetic_frame, write_video
 
-from fer.inference.sources import Prefetch, SourceError, open_camera, open_source
+from fer.errors import SourceError
+from fer.inference.sources import Prefetch, open_camera, open_source
 
 
 class FakeCapture:

@@ -52,7 +52,7 @@ def test_pretrained_without_download_fails_clearly(monkeypatch):
 
     from torchvision.models import ResNet18_Weights
 
-    from fer.models.resnet import PretrainedWeightsUnavailable
+    from fer.errors import PretrainedWeightsUnavailable
 
     def offline(self, *args, **kwargs):
         raise URLError("Name or service not known")
@@ -63,7 +63,7 @@ def test_pretrained_without_download_fails_clearly(monkeypatch):
 
 
 def test_pretrained_flag_is_refused_by_models_without_weights():
-    from fer.module import FERModule
+    from fer.training.module import FERModule
 
     with pytest.raises(ValueError, match="resnet18"):
         FERModule(model="cnn4", pretrained=True)
@@ -73,7 +73,7 @@ def test_checkpoint_of_a_pretrained_model_loads_without_download(monkeypatch, tm
     import lightning as L
 
     from fer.models import resnet
-    from fer.module import FERModule
+    from fer.training.module import FERModule
 
     monkeypatch.setattr(resnet, "imagenet_state_dict", lambda: resnet.tv_resnet18(weights=None).state_dict())
     module = FERModule(model="resnet18", pretrained=True)

@@ -8,7 +8,7 @@ import pytest
 
 from fer.data.class_weights import balanced_class_weights
 from fer.data.load import load_fer2013
-from fer.training.run import train
+from fer.training.fit import train
 from tests.test_training import FAST, make_cfg
 
 

@@ -13,8 +13,8 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from fer.module import FERModule
-from fer.training.run import train
+from fer.training.fit import train
+from fer.training.module import FERModule
 from tests.conftest import CONF_DIR, ROOT
 
 FAST = ["data.batch_size=8", "data.eval_batch_size=16", "callbacks.progress_bar=null", "trainer.accelerator=cpu",
@@ -42,11 +42,11 @@ def test_every_experiment_runs_one_batch(folder_dataset, tmp_path, experiment):
     assert 0.0 <= train(cfg)["test/acc"] <= 1.0
 
 
-def test_seed_experiment_composes_the_reference_recipe(folder_dataset, tmp_path):
-    cfg = make_cfg(folder_dataset, tmp_path, "experiment=seed_reproduction")
-    assert cfg.model.model == "cnn4" and cfg.model.optimizer == "adam" and cfg.model.lr == 1e-3
+def test_reference_experiment_composes_the_reference_recipe(folder_dataset, tmp_path):
+    cfg = make_cfg(folder_dataset, tmp_path, "experiment=reference")
+    assert cfg.model.name == "cnn4" and cfg.optim.optimizer == "adam" and cfg.optim.lr == 1e-3
     assert cfg.data.batch_size == 64 and cfg.trainer.max_epochs == 50
-    assert cfg.model.class_weighting == "balanced" and cfg.model.scheduler == "plateau"
+    assert cfg.loss.class_weighting == "balanced" and cfg.optim.scheduler == "plateau"
     assert cfg.callbacks.early_stopping.patience == 10 and cfg.callbacks.model_checkpoint.monitor == "val/acc"
     a = cfg.data.augment
     assert (a.degrees, a.translate, a.scale, a.hflip) == (20, 0.2, 0.2, 0.5)
@@ -88,7 +88,7 @@ def test_load_from_checkpoint_needs_no_hydra(trained_run):
     assert "_target_" not in json.dumps(hp)
     # A fresh interpreter with no Hydra config in sight rebuilds and runs the model.
     code = (
-        "import sys, torch; from fer.module import FERModule;"
+        "import sys, torch; from fer.training.module import FERModule;"
         "m = FERModule.load_from_checkpoint(sys.argv[1], map_location='cpu', weights_only=True).eval();"
         "print(tuple(m(torch.rand(2, 1, 48, 48)).shape), m.hparams.model, len(m.hparams.class_weights))"
     )
@@ -136,7 +136,7 @@ def test_eval_script_writes_report_with_flip_tta_and_ensemble(trained_run, tmp_p
 
 
 def test_eval_accepts_a_bundle_in_an_ensemble(trained_run, tmp_path):
-    from fer.inference.checkpoint import export_bundle
+    from fer.checkpoints import export_bundle
 
     out, _, root = trained_run
     ckpt = out / "checkpoints" / "last.ckpt"
@@ -181,7 +181,7 @@ def test_nan_loss_stops_and_keeps_best_checkpoint(folder_dataset, tmp_path, monk
 def test_multirun_sweep_runs_every_combination(folder_dataset, tmp_path):
     env = {**os.environ, "FER2013_ROOT": str(folder_dataset)}
     res = subprocess.run(
-        [sys.executable, "scripts/train.py", "-m", "debug=fast_dev_run", "model.lr=1e-3,3e-4", *FAST,
+        [sys.executable, "scripts/train.py", "-m", "debug=fast_dev_run", "optim.lr=1e-3,3e-4", *FAST,
          f"data.cache_dir={tmp_path / 'cache'}", f"paths.log_dir={tmp_path}"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
     )

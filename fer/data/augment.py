@@ -1,4 +1,4 @@
-"""Training augmentation: the seed's rotation, shift, zoom and flip, in two interchangeable forms.
+"""Training augmentation: the reference's rotation, shift, zoom and flip, in two interchangeable forms.
 
 - `per_sample`: a torchvision v2 pipeline applied to each uint8 image in the dataset.
 - `batched`: the same random affine + flip with per-sample parameters, applied to a whole float
@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms import v2
 
+from fer.errors import ConfigError
+
 MODES = ("per_sample", "batched", "none")
 
 
@@ -29,7 +31,7 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"augment.mode={self.mode!r} is not one of {', '.join(MODES)}")
+            raise ConfigError(f"augment.mode={self.mode!r} is not one of {', '.join(MODES)}")
 
 
 def build_sample_transform(cfg: AugmentConfig) -> v2.Compose | None:

@@ -10,14 +10,11 @@ import torch
 
 from fer.constants import CLASSES, CSV_LABEL_TO_CLASS, CSV_USAGE_TO_SPLIT, IMAGE_SIZE
 from fer.data.splits import LabeledImages
+from fer.errors import CSVFormatError
 
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
 # The CSV's label order differs from the folder layout's alphabetical order; map it once.
 CSV_TO_INDEX = [CLASSES.index(name) for name in CSV_LABEL_TO_CLASS]
-
-
-class CSVFormatError(ValueError):
-    """A row of fer2013.csv that cannot be read; the message gives the file and line."""
 
 
 def parse_row(row: dict[str, str], line: int, path: Path) -> tuple[np.ndarray, int, str]:

@@ -15,6 +15,7 @@ from fer.data.class_weights import balanced_class_weights
 from fer.data.load import load_fer2013
 from fer.data.preprocess import to_model_input
 from fer.data.splits import FERSplits, LabeledImages
+from fer.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class FERDataModule(L.LightningDataModule):
                 if limit and len(part) > limit:
                     setattr(splits, name, part.subset(torch.randperm(len(part), generator=g)[:limit]))
         if len(splits.train) == 0:
-            raise ValueError(f"no training images found in {splits.source}")
+            raise DataError(f"no training images found in {splits.source}")
         self.splits = splits
         log.info("FER-2013 from %s\n%s", splits.source, splits.summary())
 
@@ -85,7 +86,7 @@ class FERDataModule(L.LightningDataModule):
         self.setup()
         data = self.splits[split]
         if len(data) == 0:
-            raise ValueError(f"the {split} split is empty in {self.splits.source}")
+            raise DataError(f"the {split} split is empty in {self.splits.source}")
         transform = build_sample_transform(self.augment_cfg) if train else None
         sampler = RandomSampler(data) if train else SequentialSampler(data)
         size = self.batch_size if train else self.eval_batch_size

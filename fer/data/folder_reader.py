@@ -9,13 +9,13 @@ import cv2
 import numpy as np
 import torch
 
-from fer.constants import CLASSES, SPLIT_PREFIXES
+from fer.constants import CLASSES, IMAGE_SUFFIXES, SPLIT_PREFIXES
 from fer.data.preprocess import to_gray48
 from fer.data.splits import LabeledImages
+from fer.errors import DataError
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp"}
 
 
 def list_class_files(split_dir: Path) -> list[tuple[Path, int]]:
@@ -24,7 +24,7 @@ def list_class_files(split_dir: Path) -> list[tuple[Path, int]]:
     for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         name = class_dir.name.lower()
         if name not in CLASSES:
-            raise ValueError(
+            raise DataError(
                 f"unknown class folder {class_dir}: FER-2013 class folders must be named one of "
                 f"{', '.join(CLASSES)}"
             )

@@ -13,6 +13,7 @@ from fer.constants import DATA_HELP
 from fer.data.csv_reader import read_csv
 from fer.data.folder_reader import read_image_folder
 from fer.data.splits import FERSplits, LabeledImages
+from fer.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def resolve_source(root: str | os.PathLike) -> tuple[str, Path]:
         problem = f"{path} holds neither train/<class>/ image folders nor a fer2013.csv"
     else:
         problem = f"{path} does not exist"
-    raise FileNotFoundError(
+    raise DataError(
         f"FER-2013 not found: {problem}.\nExpected one of two layouts:\n"
         f"  1. image folders: {path}/train/<class>/*.jpg and {path}/test/<class>/*.jpg "
         "(test files named PublicTest_* / PrivateTest_*)\n"
@@ -85,7 +86,7 @@ def load_fer2013(root: str | os.PathLike, cache_dir: str | os.PathLike | None = 
                 log.warning("ignoring unreadable cache %s (%s)", cache_file, err)
     splits = read_source(kind, path)
     if len(splits.train) == 0 and len(splits.val) == 0:
-        raise FileNotFoundError(f"FER-2013 at {path} contains no readable images.\n{DATA_HELP}")
+        raise DataError(f"FER-2013 at {path} contains no readable images.\n{DATA_HELP}")
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_suffix(".tmp")

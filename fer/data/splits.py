@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from fer.constants import CLASSES, NUM_CLASSES
+from fer.errors import ConfigError
 
 
 @dataclass
@@ -45,7 +46,7 @@ class FERSplits:
 
     def __getitem__(self, split: str) -> LabeledImages:
         if split not in ("train", "val", "test"):
-            raise KeyError(f"unknown split {split!r}; choose one of: train, val, test")
+            raise ConfigError(f"unknown split {split!r}; choose one of: train, val, test")
         return getattr(self, split)
 
     def summary(self) -> str:

@@ -1,14 +1,12 @@
-"""Live inference: detectors, checkpoint loading, classification, smoothing, sources and runs."""
+"""Inference: face detectors, the emotion classifier, per-face tracking, frame sources and the frame pipeline."""
 
-from fer.inference.checkpoint import CheckpointError, export_bundle, load_model
 from fer.inference.classifier import EmotionClassifier
-from fer.inference.detectors import DetectorError, FaceDetector, create_detector, list_detectors
+from fer.inference.detectors import FaceDetector, create_detector, list_detectors
 from fer.inference.pipeline import FaceResult, FrameResult, LivePipeline
-from fer.inference.smoothing import FaceTracker, FrameSkipper
-from fer.inference.sources import SourceError, open_source
+from fer.inference.sources import open_source
+from fer.inference.tracking import FaceTracker, FrameSkipper
 
 __all__ = [
-    "CheckpointError", "DetectorError", "EmotionClassifier", "FaceDetector", "FaceResult", "FaceTracker",
-    "FrameResult", "FrameSkipper", "LivePipeline", "SourceError", "create_detector", "export_bundle",
-    "list_detectors", "load_model", "open_source",
+    "EmotionClassifier", "FaceDetector", "FaceResult", "FaceTracker", "FrameResult", "FrameSkipper",
+    "LivePipeline", "create_detector", "list_detectors", "open_source",
 ]

@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 import torch
 
+from fer.checkpoints.loading import LoadedModel, load_model
 from fer.data.preprocess import preprocess_faces
-from fer.inference.checkpoint import CheckpointError, LoadedModel, load_model
+from fer.errors import CheckpointError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 BUNDLED_MODEL = WEIGHTS_DIR / "fer2013.pt"

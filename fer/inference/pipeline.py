@@ -10,7 +10,7 @@ import torch
 
 from fer.inference.classifier import EmotionClassifier
 from fer.inference.detectors import FaceDetector
-from fer.inference.smoothing import FaceTracker, FrameSkipper, Track
+from fer.inference.tracking import FaceTracker, FrameSkipper, Track
 
 STAGES = ("decode", "detect", "preprocess", "classify", "smooth", "render")
 

@@ -18,13 +18,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from fer.constants import IMAGE_SUFFIXES
+from fer.errors import SourceError
+
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-
-
-class SourceError(RuntimeError):
-    """A source cannot be opened or read; the message says what to pass instead."""
 
 
 @dataclass

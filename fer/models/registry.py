@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from fer.errors import ConfigError
+
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
 
 
@@ -30,11 +32,11 @@ def models_accepting(arg: str) -> list[str]:
 def create_model(name: str, **kwargs) -> nn.Module:
     """Build a registered model, e.g. create_model('cnn4', num_classes=7)."""
     if name not in _MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
     accepted = inspect.signature(_MODELS[name]).parameters
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
-        raise ValueError(f"model {name!r} takes no argument(s) {', '.join(unknown)}; it takes: {', '.join(accepted)}")
+        raise ConfigError(f"model {name!r} takes no argument(s) {', '.join(unknown)}; it takes: {', '.join(accepted)}")
     return _MODELS[name](**kwargs)
 
 

@@ -11,11 +11,8 @@ from torch import nn
 from torchvision.models import ResNet18_Weights
 from torchvision.models import resnet18 as tv_resnet18
 
+from fer.errors import PretrainedWeightsUnavailable
 from fer.models.registry import register_model
-
-
-class PretrainedWeightsUnavailable(ConnectionError):
-    """Published weights could not be fetched or found locally."""
 
 
 def imagenet_state_dict() -> dict[str, torch.Tensor]:

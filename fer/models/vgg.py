@@ -17,7 +17,7 @@ def conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
-class VGGFace(nn.Module):
+class VGGStyleNet(nn.Module):
     def __init__(
         self,
         widths: Sequence[int],
@@ -49,7 +49,7 @@ class VGGFace(nn.Module):
 def fastcnn(num_classes: int = 7, in_chans: int = 1, width: int = 32, dropout: float = 0.3,
             stage_dropout: float = 0.0) -> nn.Module:
     """~1.2M params, ~118M MACs at 48x48: two convs per stage, widths w, 2w, 4w, 8w."""
-    return VGGFace([width, 2 * width, 4 * width, 8 * width], [2, 2, 2, 2], num_classes, in_chans, dropout,
+    return VGGStyleNet([width, 2 * width, 4 * width, 8 * width], [2, 2, 2, 2], num_classes, in_chans, dropout,
                    stage_dropout)
 
 
@@ -57,5 +57,5 @@ def fastcnn(num_classes: int = 7, in_chans: int = 1, width: int = 32, dropout: f
 def vgg13(num_classes: int = 7, in_chans: int = 1, width: int = 64, dropout: float = 0.5,
           stage_dropout: float = 0.0) -> nn.Module:
     """A VGG-13-like net at 48x48: widths 64-128-256-512, depths 2-2-3-3."""
-    return VGGFace([width, 2 * width, 4 * width, 8 * width], [2, 2, 3, 3], num_classes, in_chans, dropout,
+    return VGGStyleNet([width, 2 * width, 4 * width, 8 * width], [2, 2, 3, 3], num_classes, in_chans, dropout,
                    stage_dropout)

@@ -15,9 +15,10 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from fer.data.datamodule import FERDataModule
-from fer.module import FERModule
-from fer.reports import write_report
+from fer.errors import ConfigError
+from fer.evaluation.report import write_report
 from fer.training.history import MetricHistory
+from fer.training.module import FERModule
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,22 @@ def instantiate_group(group: DictConfig | None) -> list[Any]:
     return [instantiate(c) for c in group.values() if c is not None and "_target_" in c]
 
 
-def build_module(model_cfg: DictConfig, datamodule: FERDataModule) -> FERModule:
-    kwargs = OmegaConf.to_container(model_cfg, resolve=True)
+def module_arguments(cfg: DictConfig) -> dict[str, Any]:
+    """FERModule's flat, plain-valued arguments from the model, optim and loss groups."""
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    args = {"model": model["name"], "model_kwargs": model.get("kwargs") or {},
+            "channels_last": bool(model.get("channels_last", False)),
+            "pretrained": bool(model.get("pretrained", False))}
+    args.update(OmegaConf.to_container(cfg.optim, resolve=True))
+    args.update(OmegaConf.to_container(cfg.loss, resolve=True))
+    return args
+
+
+def build_module(cfg: DictConfig, datamodule: FERDataModule) -> FERModule:
+    kwargs = module_arguments(cfg)
     weighting = kwargs.pop("class_weighting", "balanced")
     if weighting not in WEIGHTINGS:
-        raise ValueError(f"model.class_weighting={weighting!r} is not one of {', '.join(WEIGHTINGS)}")
+        raise ConfigError(f"loss.class_weighting={weighting!r} is not one of {', '.join(WEIGHTINGS)}")
     weights = datamodule.class_weights().tolist() if weighting == "balanced" else None
     return FERModule(**kwargs, class_names=list(datamodule.class_names), class_weights=weights)
 
@@ -51,7 +63,7 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     torch.set_float32_matmul_precision("high")
     out_dir = Path(cfg.paths.output_dir)
     datamodule = FERDataModule(**OmegaConf.to_container(cfg.data, resolve=True))
-    module = build_module(cfg.model, datamodule)
+    module = build_module(cfg, datamodule)
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))
     trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(out_dir))

@@ -1,8 +1,13 @@
-"""Small helpers shared by the Hydra entry points in scripts/."""
+"""What the Hydra entry points in scripts/ share: the command line of a run and the user-error policy."""
 
 from __future__ import annotations
 
+import functools
+import sys
+
 from hydra.core.hydra_config import HydraConfig
+
+from fer.errors import FERError
 
 
 def command_line(script: str) -> str:
@@ -14,22 +19,18 @@ def command_line(script: str) -> str:
     return " ".join(["python", f"scripts/{script}", *overrides])
 
 
-# Errors a user can fix from the message alone: shown without a traceback.
-USER_ERRORS = (FileNotFoundError, ValueError, KeyError, ConnectionError)
-
-
 def exit_on_user_error(fn):
-    """Wrap an entry point so configuration and data mistakes print one clear line and exit 2."""
-    import functools
-    import sys
+    """Wrap an entry point so a mistake the user can fix prints one line and exits 2.
+
+    Only `FERError` is caught: any other exception is a bug and keeps its traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except USER_ERRORS as err:
-            message = err.args[0] if isinstance(err, KeyError) and err.args else err
-            print(f"error: {message}", file=sys.stderr)
+        except FERError as err:
+            print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
 
     return wrapper

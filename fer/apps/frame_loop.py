@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer.apps.render import DEFAULT_STYLE, RenderStyle, render
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import Frame, FrameSource
-from fer.ui.render import DEFAULT_STYLE, RenderStyle, render
 
 
 class FpsMeter:

@@ -14,7 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.inference.detectors import DetectorError, clip_boxes, no_boxes, register_detector, squarify
+from fer.errors import DetectorError
+from fer.inference.detectors.base import clip_boxes, no_boxes, register_detector, squarify
 
 STRIDE = 4  # output grid cell size in input pixels
 ALIGN = 32  # the network downsamples 32x, so its input sides must be multiples of this

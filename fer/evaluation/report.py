@@ -10,8 +10,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 import torch
 
-from fer.reports.classification import classification_table, markdown_table
-from fer.reports.figures import confusion_figure, curves_figure
+from fer.evaluation.classification import classification_table, markdown_table
+from fer.evaluation.figures import confusion_figure, curves_figure
 
 
 def write_report(

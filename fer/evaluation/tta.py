@@ -7,6 +7,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from fer.errors import ConfigError
+
 TTA_MODES = ("none", "flip", "tencrop")
 
 
@@ -23,7 +25,7 @@ def five_crops(x: torch.Tensor, size: int) -> list[torch.Tensor]:
 def views(x: torch.Tensor, mode: str, crop: int = 44) -> list[torch.Tensor]:
     """The batches a model sees under each TTA mode (the first is always the plain input)."""
     if mode not in TTA_MODES:
-        raise ValueError(f"tta={mode!r} is not one of {', '.join(TTA_MODES)}")
+        raise ConfigError(f"tta={mode!r} is not one of {', '.join(TTA_MODES)}")
     if mode == "none":
         return [x]
     if mode == "flip":

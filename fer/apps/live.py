@@ -9,18 +9,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fer.inference.checkpoint import CheckpointError
+from fer.apps.render import RenderStyle
+from fer.errors import ConfigError, FERError
 from fer.inference.classifier import EmotionClassifier, set_threads
-from fer.inference.detectors import DetectorError, create_detector
+from fer.inference.detectors import create_detector
 from fer.inference.pipeline import LivePipeline
-from fer.inference.smoothing import FaceTracker
-from fer.inference.sources import Prefetch, SourceError, open_source
-from fer.ui.render import RenderStyle
+from fer.inference.sources import Prefetch, open_source
+from fer.inference.tracking import FaceTracker
 
 log = logging.getLogger(__name__)
-
-EXPECTED_ERRORS = (CheckpointError, DetectorError, SourceError, OSError, ValueError)
-
 
 def build_pipeline(cfg: dict[str, Any]) -> LivePipeline:
     """cfg: the webcam config as plain dicts (see conf/webcam.yaml)."""
@@ -44,13 +41,13 @@ def render_style(cfg: dict[str, Any]) -> RenderStyle:
 
 def run(cfg: dict[str, Any]) -> int:
     """Run as configured; returns the process exit code."""
-    from fer.inference.headless import run_headless
-    from fer.ui.window import DisplayError, check_display, run_window
+    from fer.apps.headless import run_headless
+    from fer.apps.window import check_display, run_window
 
     try:
         headless = bool(cfg.get("headless"))
         if headless and not cfg.get("output"):
-            raise ValueError("headless=true needs output=PATH: a .mp4/.avi for a video or camera, "
+            raise ConfigError("headless=true needs output=PATH: a .mp4/.avi for a video or camera, "
                              "a folder (or .png for one image) for images")
         if not headless:
             check_display()  # before loading anything, so the advice comes at once
@@ -71,7 +68,7 @@ def run(cfg: dict[str, Any]) -> int:
             else:
                 ui = cfg.get("ui") or {}
                 run_window(pipeline, source, style, ui.get("screenshot_dir", "screenshots"), cfg.get("max_frames"))
-    except (*EXPECTED_ERRORS, DisplayError) as e:
+    except FERError as e:
         log.error("%s", e)
         return 2
     except KeyboardInterrupt:

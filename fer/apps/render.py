@@ -1,4 +1,4 @@
-"""The seed's split screen as a pure function: (frame, results) -> a new BGR image.
+"""The reference's split screen as a pure function: (frame, results) -> a new BGR image.
 
 Left: the frame with a box, label and confidence per face. Right: the 48x48 crop the model saw,
 enlarged, and one horizontal bar per class, the top class highlighted with its percentage.

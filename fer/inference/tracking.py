@@ -1,8 +1,8 @@
 """Temporal smoothing: which frames run the detector, and per-face tracks with their own EMA.
 
-The seed smoothed one global label; here each face is a track matched across frames by box
+The reference smoothed one global label; here each face is a track matched across frames by box
 overlap (IoU), so two people never share a smoothed label. A track that goes unmatched keeps
-its last box and label for `persistence` frames (the seed's 15), which also covers the frames
+its last box and label for `persistence` frames (the reference's 15), which also covers the frames
 on which detection is skipped.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from fer.errors import ConfigError
 
 
 def ema(previous: np.ndarray | None, new: np.ndarray, alpha: float) -> np.ndarray:
@@ -35,11 +37,11 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class FrameSkipper:
-    """Run the detector on every `detect_every`-th frame (the seed's N=2); 1 means every frame."""
+    """Run the detector on every `detect_every`-th frame (the reference's N=2); 1 means every frame."""
 
     def __init__(self, detect_every: int = 2):
         if detect_every < 1:
-            raise ValueError(f"detect_every={detect_every} must be >= 1")
+            raise ConfigError(f"detect_every={detect_every} must be >= 1")
         self.detect_every = detect_every
 
     def should_detect(self, index: int) -> bool:
@@ -67,9 +69,9 @@ class FaceTracker:
     def __init__(self, iou_threshold: float = 0.3, ema_alpha: float = 0.5, persistence: int = 15,
                  box_alpha: float = 1.0, max_tracks: int = 32):
         if not 0 < ema_alpha <= 1 or not 0 < box_alpha <= 1:
-            raise ValueError("ema_alpha and box_alpha must be in (0, 1]")
+            raise ConfigError("ema_alpha and box_alpha must be in (0, 1]")
         if persistence < 0:
-            raise ValueError(f"persistence={persistence} must be >= 0")
+            raise ConfigError(f"persistence={persistence} must be >= 0")
         self.iou_threshold = iou_threshold
         self.ema_alpha = ema_alpha
         self.persistence = persistence

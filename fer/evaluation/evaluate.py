@@ -8,9 +8,10 @@ from typing import Any
 
 import torch
 
+from fer.checkpoints.loading import LoadedModel, load_model
 from fer.data.datamodule import FERDataModule
-from fer.inference.checkpoint import LoadedModel, load_model
-from fer.tta import predict_probs
+from fer.errors import CheckpointError
+from fer.evaluation.tta import predict_probs
 
 
 def load_ensemble(paths: Sequence[str | Path], device: torch.device | str = "cpu") -> list[LoadedModel]:
@@ -18,7 +19,7 @@ def load_ensemble(paths: Sequence[str | Path], device: torch.device | str = "cpu
     models = [load_model(p) for p in paths]
     for m in models[1:]:
         if m.class_names != models[0].class_names:
-            raise ValueError(f"an ensemble needs the same classes in every checkpoint: {m.path} has "
+            raise CheckpointError(f"an ensemble needs the same classes in every checkpoint: {m.path} has "
                              f"{m.class_names}, {models[0].path} has {models[0].class_names}")
     for m in models:
         m.net.to(device)

@@ -12,10 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.inference.loop import run_frames
+from fer.apps.frame_loop import run_frames
+from fer.apps.render import DEFAULT_STYLE, RenderStyle
+from fer.errors import DisplayError
 from fer.inference.pipeline import LivePipeline
 from fer.inference.sources import FrameSource
-from fer.ui.render import DEFAULT_STYLE, RenderStyle
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,6 @@ def key_action(key: int) -> Action:
     if key in (ord("s"), ord("S")):
         return Action.SCREENSHOT
     return Action.NONE
-
-
-class DisplayError(RuntimeError):
-    pass
 
 
 def check_display() -> None:

@@ -17,6 +17,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from torchvision.transforms import v2
 
 from fer.constants import CLASSES
+from fer.errors import ConfigError
 from fer.models import create_model, models_accepting
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,9 @@ class FERModule(L.LightningModule):
     ):
         super().__init__()
         if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+            raise ConfigError(f"optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
         if scheduler not in SCHEDULERS:
-            raise ValueError(f"scheduler={scheduler!r} is not one of {', '.join(SCHEDULERS)}")
+            raise ConfigError(f"scheduler={scheduler!r} is not one of {', '.join(SCHEDULERS)}")
         model_kwargs = dict(model_kwargs or {})
         class_names = list(class_names)
         class_weights = None if class_weights is None else [float(w) for w in class_weights]
@@ -67,7 +68,7 @@ class FERModule(L.LightningModule):
         n = len(class_names)
         # Only models with published weights take `pretrained`; the rest are not asked to.
         if pretrained and model not in models_accepting("pretrained"):
-            raise ValueError(f"model {model!r} has no pretrained weights; models with them: "
+            raise ConfigError(f"model {model!r} has no pretrained weights; models with them: "
                              f"{', '.join(models_accepting('pretrained'))}")
         extra = {"pretrained": True} if pretrained else {}
         self.net = create_model(model, num_classes=n, **model_kwargs, **extra)
@@ -121,7 +122,7 @@ class FERModule(L.LightningModule):
         if not torch.isfinite(loss):
             # Skip the update and stop: the best checkpoint so far stays intact.
             log.error("non-finite training loss (%s) at epoch %d step %d; stopping the run and keeping the best "
-                      "checkpoint. Lower model.lr or check the data.", loss.item(), self.current_epoch,
+                      "checkpoint. Lower optim.lr or check the data.", loss.item(), self.current_epoch,
                       self.global_step)
             self.trainer.should_stop = True
             return None

@@ -12,6 +12,8 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from fer.errors import DetectorError
+
 _DETECTORS: dict[str, Callable[..., FaceDetector]] = {}
 
 
@@ -22,10 +24,6 @@ class FaceDetector(Protocol):
     def detect(self, frame: np.ndarray) -> np.ndarray:
         """BGR/gray frame -> int32 boxes (K, 4) as x, y, w, h in frame pixels."""
         ...
-
-
-class DetectorError(RuntimeError):
-    """A detector cannot be built (unknown name, missing optional package, unreadable weights)."""
 
 
 def register_detector(name: str):
@@ -86,51 +84,3 @@ def squarify(boxes: np.ndarray, scale: float = 1.0) -> np.ndarray:
     cx = b[:, 0] + b[:, 2] / 2
     cy = b[:, 1] + b[:, 3] / 2
     return np.stack([cx - side / 2, cy - side / 2, side, side], axis=1)
-
-
-@register_detector("haar")
-class HaarDetector:
-    """OpenCV's frontal-face Haar cascade (the seed's detector and parameters).
-
-    detect_scale < 1 runs the cascade on a shrunk frame: the cost falls with the pixel count,
-    and min_size stays in full-frame pixels (it is shrunk with the frame, never below the
-    cascade's own 24 px window).
-    """
-
-    name = "haar"
-
-    def __init__(
-        self,
-        scale_factor: float = 1.1,
-        min_neighbors: int = 4,
-        min_size: int = 30,
-        detect_scale: float = 1.0,
-        cascade: str = "haarcascade_frontalface_default.xml",
-    ):
-        if not 0 < detect_scale <= 1:
-            raise DetectorError(f"detect_scale={detect_scale} must be in (0, 1]")
-        path = cascade if "/" in cascade else cv2.data.haarcascades + cascade
-        self.cascade = cv2.CascadeClassifier(path)
-        if self.cascade.empty():
-            raise DetectorError(f"could not load the Haar cascade {path}; reinstall opencv-python (4.x)")
-        self.scale_factor = scale_factor
-        self.min_neighbors = min_neighbors
-        self.min_size = min_size
-        self.detect_scale = detect_scale
-
-    def detect(self, frame: np.ndarray) -> np.ndarray:
-        gray = to_gray(frame)
-        h, w = gray.shape
-        s = self.detect_scale
-        small = gray if s == 1 else cv2.resize(gray, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-        side = max(1, round(self.min_size * s))
-        found = self.cascade.detectMultiScale(
-            small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(side, side)
-        )
-        if len(found) == 0:
-            return no_boxes()
-        return clip_boxes(np.asarray(found, dtype=np.float64) / s, w, h)
-
-
-# Registers the optional CNN detector; it imports its weights lazily, so this is cheap.
-from fer.inference import centerface as _centerface  # noqa: E402,F401

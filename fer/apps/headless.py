@@ -11,10 +11,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fer.inference.loop import run_frames
+from fer.apps.frame_loop import run_frames
+from fer.apps.render import DEFAULT_STYLE, RenderStyle
+from fer.constants import IMAGE_SUFFIXES
+from fer.errors import ConfigError, OutputError
 from fer.inference.pipeline import FrameResult, LivePipeline
-from fer.inference.sources import IMAGE_SUFFIXES, FrameSource
-from fer.ui.render import DEFAULT_STYLE, RenderStyle
+from fer.inference.sources import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ def output_paths(output: str | Path, source: FrameSource, jsonl: str | Path | No
         if not single and out.suffix:
             out = out.with_suffix("")  # out.mp4 -> out/ for a folder of images
     elif out.suffix.lower() not in VIDEO_CODECS:
-        raise ValueError(f"output={out} must end in one of {', '.join(VIDEO_CODECS)} for a video or camera")
+        raise ConfigError(f"output={out} must end in one of {', '.join(VIDEO_CODECS)} for a video or camera")
     if jsonl is None:
         jsonl = out / "predictions.jsonl" if not out.suffix else out.with_suffix(".jsonl")
     return out, Path(jsonl)
@@ -73,7 +75,7 @@ class VideoSink:
             h, w = canvas.shape[:2]
             self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (w, h))
             if not self.writer.isOpened():
-                raise OSError(f"OpenCV cannot write a video to {self.path}; try output=...avi")
+                raise OutputError(f"OpenCV cannot write a video to {self.path}; try output=...avi")
         self.writer.write(canvas)
 
     def close(self) -> list[str]:
@@ -91,7 +93,7 @@ class ImageSink:
         target = self.path if self.path.suffix else self.path / f"{Path(name).stem}_annotated.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(target), canvas):
-            raise OSError(f"could not write {target}")
+            raise OutputError(f"could not write {target}")
         self.written.append(str(target))
 
     def close(self) -> list[str]:

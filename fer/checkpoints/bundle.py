@@ -1,0 +1,72 @@
+"""Export a training checkpoint as a small weights-only bundle (fp32, fp16 or int8 weights)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fer.checkpoints.loading import BUNDLE_FORMAT, load_model
+from fer.errors import ConfigError
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+def _quantize(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # Symmetric int8 per output channel: weights only; biases and BN stay fp16.
+    flat = t.float().reshape(t.shape[0], -1)
+    scale = flat.abs().amax(1).clamp_min(1e-12) / 127.0
+    q = (flat / scale[:, None]).round().clamp(-127, 127).to(torch.int8).reshape(t.shape)
+    return q, scale.to(torch.float32)
+
+
+def _find_report(ckpt: Path) -> dict[str, Any]:
+    # A run's report.json sits two levels above its checkpoints/<file>.ckpt.
+    for candidate in (ckpt.parent.parent / "report.json", ckpt.parent / "report.json"):
+        if candidate.is_file():
+            return json.loads(candidate.read_text())
+    return {}
+
+
+def export_bundle(ckpt_path: str | Path, out_path: str | Path, meta: dict[str, Any] | None = None,
+                  precision: str = "fp16") -> dict[str, Any]:
+    """Write the network of a training checkpoint as a small weights-only bundle (+ a .json of its meta).
+
+    precision: fp16 halves the size; int8 (per-channel weight quantization) quarters it.
+    The run's report.json, when found next to the checkpoint, fills in accuracy and command.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision={precision!r} is not one of {', '.join(PRECISIONS)}")
+    ckpt_path, out_path = Path(ckpt_path), Path(out_path)
+    loaded = load_model(ckpt_path)  # validates the checkpoint fully before anything is written
+    report = _find_report(ckpt_path)
+    if Path(str(report.get("checkpoint", ""))).name != ckpt_path.name:
+        report = {}  # the run's report scored another checkpoint (e.g. best vs last): its numbers don't apply
+    info: dict[str, Any] = {
+        "source_checkpoint": ckpt_path.name,
+        "precision": precision,
+        "test_accuracy": report.get("accuracy"),
+        "test_macro_f1": report.get("macro_f1"),
+        "test_split": report.get("split"),
+        "train_command": report.get("command"),
+        "data": "FER-2013 (research use only)",
+    }
+    info.update(meta or {})
+    state, scales = {}, {}
+    for k, v in loaded.net.state_dict().items():
+        if precision == "int8" and v.is_floating_point() and v.ndim >= 2:
+            state[k], scales[k] = _quantize(v)
+        elif precision != "fp32" and v.is_floating_point():
+            state[k] = v.half()
+        else:
+            state[k] = v.clone()
+    bundle = {"format": BUNDLE_FORMAT, "model": loaded.model, "model_kwargs": loaded.model_kwargs,
+              "class_names": loaded.class_names, "state_dict": state, "quantized": scales, "meta": info}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(bundle, out_path)
+    out_path.with_suffix(".json").write_text(json.dumps(
+        {"model": loaded.model, "model_kwargs": loaded.model_kwargs, "class_names": loaded.class_names,
+         "size_bytes": out_path.stat().st_size, **info}, indent=1, default=str) + "\n")
+    return info

@@ -1,0 +1,1 @@
+"""Evaluation: the one function that scores checkpoints on a split, test-time augmentation, and reports."""

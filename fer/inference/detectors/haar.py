@@ -1,0 +1,53 @@
+"""OpenCV's Haar cascade face detector, with the reference system's parameters by default."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from fer.errors import DetectorError
+from fer.inference.detectors.base import clip_boxes, no_boxes, register_detector, to_gray
+
+
+@register_detector("haar")
+class HaarDetector:
+    """OpenCV's frontal-face Haar cascade (the seed's detector and parameters).
+
+    detect_scale < 1 runs the cascade on a shrunk frame: the cost falls with the pixel count,
+    and min_size stays in full-frame pixels (it is shrunk with the frame, never below the
+    cascade's own 24 px window).
+    """
+
+    name = "haar"
+
+    def __init__(
+        self,
+        scale_factor: float = 1.1,
+        min_neighbors: int = 4,
+        min_size: int = 30,
+        detect_scale: float = 1.0,
+        cascade: str = "haarcascade_frontalface_default.xml",
+    ):
+        if not 0 < detect_scale <= 1:
+            raise DetectorError(f"detect_scale={detect_scale} must be in (0, 1]")
+        path = cascade if "/" in cascade else cv2.data.haarcascades + cascade
+        self.cascade = cv2.CascadeClassifier(path)
+        if self.cascade.empty():
+            raise DetectorError(f"could not load the Haar cascade {path}; reinstall opencv-python (4.x)")
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self.min_size = min_size
+        self.detect_scale = detect_scale
+
+    def detect(self, frame: np.ndarray) -> np.ndarray:
+        gray = to_gray(frame)
+        h, w = gray.shape
+        s = self.detect_scale
+        small = gray if s == 1 else cv2.resize(gray, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+        side = max(1, round(self.min_size * s))
+        found = self.cascade.detectMultiScale(
+            small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(side, side)
+        )
+        if len(found) == 0:
+            return no_boxes()
+        return clip_boxes(np.asarray(found, dtype=np.float64) / s, w, h)
