@@ -19,7 +19,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_line, write_section  # noqa: E402
 
-from fer.evaluation.evaluate import eval_datamodule, evaluate_split, load_ensemble  # noqa: E402
+from fer.data.load import load_split  # noqa: E402
+from fer.evaluation.evaluate import evaluate_split, load_ensemble  # noqa: E402
 from fer.evaluation.tta import TTA_MODES  # noqa: E402
 
 HEADING = "## Test-time augmentation and ensembles"
@@ -37,7 +38,7 @@ def main() -> None:
     ap.add_argument("--out", default="docs", help="'-' prints only")
     args = ap.parse_args()
     named = dict(item.split("=", 1) if "=" in item else (Path(item).stem, item) for item in args.ckpt)
-    datamodule = eval_datamodule({"root": args.data, "eval_batch_size": 512})
+    faces = load_split(args.data, args.split, Path(__file__).resolve().parents[1] / "data" / "cache").faces
     models = dict(zip(named, load_ensemble(list(named.values())), strict=True))
 
     probs: dict[tuple[str, str], torch.Tensor] = {}
@@ -46,7 +47,7 @@ def main() -> None:
     for name, model in models.items():
         for mode in TTA_MODES:
             start = time.perf_counter()
-            probs[name, mode], targets = evaluate_split([model], datamodule, args.split, mode)
+            probs[name, mode], targets = evaluate_split([model], faces, mode)
             seconds[name, mode] = time.perf_counter() - start
             print(f"{name:>12} {mode:>8}: {accuracy(probs[name, mode], targets):.4f}  {seconds[name, mode]:.1f} s",
                   flush=True)

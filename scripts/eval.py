@@ -1,7 +1,7 @@
 """Evaluate one or more checkpoints on a FER-2013 split and write the report into the run directory.
 
     python scripts/eval.py ckpt=path/to/best.ckpt data.root=/path/to/fer2013 split=val tta=flip
-    python scripts/eval.py ckpt=fer/weights/fer2013.pt          # a bundle from export_bundle.py works too
+    python scripts/eval.py data.root=/path/to/faces split=test   # the bundled model on any labelled folder
 """
 
 import json
@@ -23,14 +23,20 @@ def main(cfg: DictConfig) -> float:
     from omegaconf import OmegaConf
 
     from fer.apps.entrypoint import command_line
-    from fer.evaluation.evaluate import eval_datamodule, evaluate_split, load_ensemble
+    from fer.checkpoints import bundled_model_path
+    from fer.constants import CLASSES
+    from fer.data.load import load_split
+    from fer.evaluation.evaluate import evaluate_split, load_ensemble
     from fer.evaluation.report import write_report
 
-    paths = list(cfg.ckpt) if isinstance(cfg.ckpt, ListConfig) else [cfg.ckpt]
+    if cfg.ckpt is None:
+        paths = [bundled_model_path()]
+    else:
+        paths = list(cfg.ckpt) if isinstance(cfg.ckpt, ListConfig) else [cfg.ckpt]
     device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
     models = load_ensemble(paths, device)
-    datamodule = eval_datamodule(OmegaConf.to_container(cfg.data, resolve=True))
-    probs, targets = evaluate_split(models, datamodule, cfg.split, cfg.tta)
+    data = load_split(cfg.data.root, cfg.split, cfg.data.cache_dir)
+    probs, targets = evaluate_split(models, data.faces, cfg.tta, batch_size=cfg.data.eval_batch_size)
     # A checkpoint inside a training run (<run>/checkpoints/x.ckpt) brings its curves and command along.
     run_dir = Path(paths[0]).parent.parent
     single = len(paths) == 1
@@ -41,10 +47,10 @@ def main(cfg: DictConfig) -> float:
         cfg.paths.output_dir,
         probs,
         targets,
-        models[0].class_names,
+        CLASSES,
         history=history,
         meta={"checkpoint": ", ".join(map(str, paths)), "split": cfg.split, "tta": cfg.tta,
-              "data": datamodule.splits.source, "data_notes": datamodule.splits.notes,
+              "data": data.source, "data_notes": data.notes,
               "command": command_line("eval.py"), "train_command": train_command},
     )
     print(f"{cfg.split} accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "

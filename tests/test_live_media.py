@@ -8,8 +8,9 @@ import pytest
 from live_helpers import classifier, media, needs_media, read_video
 
 from fer.apps.headless import run_headless
+from fer.checkpoints import BUNDLED_MODEL
 from fer.errors import DetectorError
-from fer.inference.classifier import BUNDLED_MODEL, EmotionClassifier
+from fer.inference.classifier import EmotionClassifier
 from fer.inference.detectors import create_detector
 from fer.inference.pipeline import LivePipeline
 from fer.inference.sources import open_source

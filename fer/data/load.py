@@ -9,11 +9,11 @@ from pathlib import Path
 
 import torch
 
-from fer.constants import DATA_HELP
+from fer.constants import CLASSES, DATA_HELP
 from fer.data.csv_reader import read_csv
-from fer.data.folder_reader import read_image_folder
-from fer.data.splits import FERSplits, LabeledImages
-from fer.errors import DataError
+from fer.data.folder_reader import decode_files, list_class_files, read_image_folder, split_test_by_prefix
+from fer.data.splits import EvalData, FERSplits, LabeledImages
+from fer.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +113,45 @@ def _pack(s: FERSplits) -> dict:
 def _unpack(d: dict) -> dict:
     parts = {split: LabeledImages(d[f"{split}_images"], d[f"{split}_labels"]) for split in ("train", "val", "test")}
     return {**parts, "source": d["source"], "skipped": int(d["skipped"]), "notes": list(d["notes"])}
+
+
+def has_class_folders(path: Path) -> bool:
+    """True when `path` holds at least one folder named after a FER-2013 class."""
+    return path.is_dir() and any(p.is_dir() and p.name.lower() in CLASSES for p in path.iterdir())
+
+
+def load_split(root: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None) -> EvalData:
+    """Only the faces one split needs, from any of three layouts.
+
+    1. full FER-2013 (train/ + test/ folders, or the CSV): the split as training defines it (cached);
+    2. a folder with only test/<class>/*: PublicTest is val, PrivateTest is test (by file-name prefix);
+    3. any labelled folder <class>/*.jpg|png (a user's own photos, another dataset's test set): all of it.
+    Faces of any size or colour go through the same preprocessing as training.
+    """
+    if split not in ("train", "val", "test"):
+        raise ConfigError(f"unknown split {split!r}; choose one of: train, val, test")
+    path = Path(root).expanduser()
+    try:
+        resolve_source(path)
+    except DataError:
+        pass
+    else:
+        splits = load_fer2013(path, cache_dir)
+        return EvalData(splits[split], splits.source, list(splits.notes))
+    if (path / "test").is_dir() and has_class_folders(path / "test"):
+        if split == "train":
+            raise DataError(f"{path} holds only test/ (no train/), so split=train cannot be scored; "
+                            "use split=val (PublicTest) or split=test (PrivateTest)")
+        images, paths, skipped = decode_files(list_class_files(path / "test"))
+        val, test, notes = split_test_by_prefix(images, paths)
+        return EvalData(val if split == "val" else test, str(path), notes, skipped)
+    if has_class_folders(path):
+        images, _, skipped = decode_files(list_class_files(path))
+        note = f"{path} is a labelled folder (<class>/*.jpg): all {len(images)} faces are scored as split={split}"
+        return EvalData(images, str(path), [note], skipped)
+    raise DataError(
+        f"no labelled faces found at {path}. Expected one of:\n"
+        f"  1. FER-2013: {path}/train/<class>/*.jpg and {path}/test/<class>/*.jpg, or {path}/fer2013.csv\n"
+        f"  2. only the test half: {path}/test/<class>/*.jpg (PublicTest_* / PrivateTest_*)\n"
+        f"  3. any labelled folder: {path}/<class>/*.jpg|png with class folders named {', '.join(CLASSES)}"
+    )

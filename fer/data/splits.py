@@ -56,3 +56,13 @@ class FERSplits:
             rows.append(f"{name:<6}{len(part):>7}  " + " ".join(f"{n:>8}" for n in part.class_counts()))
         return "\n".join(rows)
 
+
+
+@dataclass
+class EvalData:
+    """The faces of one split to score, where they came from, and what the reader noted."""
+
+    faces: LabeledImages
+    source: str
+    notes: list[str] = field(default_factory=list)
+    skipped: int = 0

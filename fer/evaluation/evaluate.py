@@ -1,15 +1,20 @@
-"""Evaluate one checkpoint or an ensemble of them on a split, with optional test-time augmentation."""
+"""The one way a checkpoint is scored: fp32 probabilities for every face of a split.
+
+The report written after training and `scripts/eval.py` both call `evaluate_split`, so the same
+checkpoint on the same faces gives the same numbers whichever path scored it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from fer.checkpoints.loading import LoadedModel, load_model
-from fer.data.datamodule import FERDataModule
+from fer.constants import CLASSES
+from fer.data.preprocess import to_model_input
+from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError
 from fer.evaluation.tta import predict_probs
 
@@ -20,28 +25,44 @@ def load_ensemble(paths: Sequence[str | Path], device: torch.device | str = "cpu
     for m in models[1:]:
         if m.class_names != models[0].class_names:
             raise CheckpointError(f"an ensemble needs the same classes in every checkpoint: {m.path} has "
-                             f"{m.class_names}, {models[0].path} has {models[0].class_names}")
+                                  f"{m.class_names}, {models[0].path} has {models[0].class_names}")
     for m in models:
         m.net.to(device)
     return models
 
 
-def eval_datamodule(data: dict[str, Any]) -> FERDataModule:
-    """The data config of a run with augmentation switched off: what evaluation sees."""
-    return FERDataModule(**{**data, "augment": {"mode": "none"}})
+def class_order(model_classes: Sequence[str], data_classes: Sequence[str] = CLASSES) -> torch.Tensor:
+    """Column indices that put a model's outputs in the data's class order.
+
+    The same names in another order are mapped by name; any other difference is refused before
+    a single face is scored, since a per-class report under the wrong names would be silently wrong.
+    """
+    model_classes, data_classes = list(model_classes), list(data_classes)
+    if sorted(model_classes) != sorted(data_classes):
+        raise CheckpointError(
+            f"the model predicts {len(model_classes)} classes ({', '.join(model_classes)}) but the data is "
+            f"labelled with {len(data_classes)} ({', '.join(data_classes)}); a model can only be scored on "
+            "data with the same classes")
+    return torch.tensor([model_classes.index(c) for c in data_classes])
 
 
 @torch.inference_mode()
 def evaluate_split(
-    models: Sequence[LoadedModel], datamodule: FERDataModule, split: str, tta: str = "none"
+    models: Sequence[LoadedModel], faces: LabeledImages, tta: str = "none", batch_size: int = 512,
+    data_classes: Sequence[str] = CLASSES,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean probabilities over the ensemble (and TTA views) for every image of the split."""
-    loader = datamodule.eval_dataloader(split)
-    device = next(models[0].net.parameters()).device
-    probs, targets = [], []
-    for images, labels in loader:
-        x = datamodule.on_after_batch_transfer((images.to(device), labels), 0)[0]
-        p = torch.stack([predict_probs(m.net, x, tta) for m in models]).mean(0)
-        probs.append(p.cpu())
-        targets.append(labels)
-    return torch.cat(probs), torch.cat(targets)
+    """Mean fp32 probabilities over the ensemble (and TTA views) for every face, in the data's class order.
+
+    Returns (probs (N, C), targets (N,)), on the CPU.
+    """
+    orders = [class_order(m.class_names, data_classes) for m in models]
+    nets = [m.net.float().eval() for m in models]
+    device = next(nets[0].parameters()).device
+    probs = []
+    for start in range(0, len(faces), batch_size):
+        x = to_model_input(faces.images[start : start + batch_size].to(device))
+        p = torch.stack([predict_probs(net, x, tta)[:, order.to(device)] for net, order in zip(nets, orders, strict=True)])
+        probs.append(p.mean(0).cpu())
+    if not probs:
+        return torch.empty(0, len(data_classes)), faces.labels.clone()
+    return torch.cat(probs), faces.labels.clone()

@@ -10,19 +10,9 @@ import cv2
 import numpy as np
 import torch
 
+from fer.checkpoints.bundled import bundled_model_path
 from fer.checkpoints.loading import LoadedModel, load_model
 from fer.data.preprocess import preprocess_faces
-from fer.errors import CheckpointError
-
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-BUNDLED_MODEL = WEIGHTS_DIR / "fer2013.pt"
-
-
-def bundled_model_path() -> Path:
-    if not BUNDLED_MODEL.is_file():
-        raise CheckpointError(f"no bundled model at {BUNDLED_MODEL}; pass ckpt=PATH to a checkpoint from "
-                              "scripts/train.py (outputs/<task>/runs/<time>/checkpoints/*.ckpt)")
-    return BUNDLED_MODEL
 
 
 def set_threads(threads: int | None = None, torch_threads: int | None = 1) -> tuple[int, int]:

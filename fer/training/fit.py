@@ -14,8 +14,10 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from fer.checkpoints.loading import LoadedModel, load_model
 from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
+from fer.evaluation.evaluate import evaluate_split
 from fer.evaluation.report import write_report
 from fer.training.history import MetricHistory
 from fer.training.module import FERModule
@@ -77,7 +79,6 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     train_time = time.perf_counter() - started
     metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1})
 
-    # Copy the rows now: testing a checkpoint restores callback state, history included.
     history = find(callbacks, MetricHistory)
     rows = list(history.rows) if history else None
     checkpoint = find(callbacks, ModelCheckpoint)
@@ -85,36 +86,52 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     if checkpoint is not None and checkpoint.best_model_score is not None:
         metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
     if cfg.get("test", True):
-        # Without a best checkpoint (fast_dev_run, or no epoch finished) the current weights are tested.
-        trainer.test(module, datamodule=datamodule, ckpt_path=best_path or None, weights_only=True)
-        metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
-        tb = next((lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
-        splits = datamodule.splits
-        report = write_report(
-            out_dir,
-            module.test_probs,
-            module.test_targets,
-            datamodule.class_names,
-            history=rows,
-            meta={
-                "checkpoint": best_path or "(final weights)",
-                "split": "test",
-                "data": splits.source,
-                "data_notes": splits.notes,
-                "epochs": len(rows) if rows else trainer.current_epoch,
-                "train_time_s": round(train_time, 1),
-                "device": str(module.device),
-                "command": command,
-                "best_val_acc": metrics.get("best_val/acc"),
-            },
-            tb_writer=tb,
-        )
+        report = write_test_report(cfg, module, datamodule, best_path, rows, train_time, metrics, trainer, command)
         metrics["test/acc"] = report["accuracy"]
         metrics["test/macro_f1"] = report["macro_f1"]
-        for lg in trainer.loggers:
-            lg.log_metrics({"hp/test_acc": report["accuracy"], "hp/best_val_acc": metrics.get("best_val/acc", 0.0)})
-        log.info("report written to %s (test accuracy %.4f)", out_dir, report["accuracy"])
     return metrics
+
+
+def scored_model(module: FERModule, best_path: str) -> LoadedModel:
+    """The best checkpoint, reloaded weights-only exactly as scripts/eval.py loads it; else the final weights."""
+    if best_path:
+        loaded = load_model(best_path)
+        loaded.net.to(module.device)
+        return loaded
+    h = module.hparams
+    return LoadedModel(module.net, list(h.class_names), h.model, dict(h.model_kwargs), path="(final weights)")
+
+
+def write_test_report(cfg: DictConfig, module: FERModule, datamodule: FERDataModule, best_path: str,
+                      rows: list[dict[str, Any]] | None, train_time: float, metrics: dict[str, float],
+                      trainer: L.Trainer, command: str) -> dict[str, Any]:
+    """Score the best checkpoint on the test split through the one evaluation path and write the report."""
+    out_dir = Path(cfg.paths.output_dir)
+    datamodule.setup()
+    splits = datamodule.splits
+    probs, targets = evaluate_split([scored_model(module, best_path)], splits.test,
+                                    batch_size=datamodule.eval_batch_size)
+    tb = next((lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+    report = write_report(
+        out_dir, probs, targets, datamodule.class_names, history=rows,
+        meta={
+            "checkpoint": best_path or "(final weights)",
+            "split": "test",
+            "tta": "none",
+            "data": splits.source,
+            "data_notes": splits.notes,
+            "epochs": len(rows) if rows else trainer.current_epoch,
+            "train_time_s": round(train_time, 1),
+            "device": str(module.device),
+            "command": command,
+            "best_val_acc": metrics.get("best_val/acc"),
+        },
+        tb_writer=tb,
+    )
+    for lg in trainer.loggers:
+        lg.log_metrics({"hp/test_acc": report["accuracy"], "hp/best_val_acc": metrics.get("best_val/acc", 0.0)})
+    log.info("report written to %s (test accuracy %.4f)", out_dir, report["accuracy"])
+    return report
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

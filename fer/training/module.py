@@ -13,7 +13,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 from torchvision.transforms import v2
 
 from fer.constants import CLASSES
@@ -86,12 +86,6 @@ class FERModule(L.LightningModule):
                 for s in STAGES
             }
         )
-        self.confusion = torch.nn.ModuleDict({_key(s): MulticlassConfusionMatrix(n) for s in STAGES})
-        self.last_confusion: dict[str, torch.Tensor] = {}
-        self._test_probs: list[torch.Tensor] = []
-        self._test_targets: list[torch.Tensor] = []
-        self.test_probs: torch.Tensor | None = None
-        self.test_targets: torch.Tensor | None = None
 
     @staticmethod
     def _build_mix(mixup: float, cutmix: float, n: int):
@@ -138,8 +132,6 @@ class FERModule(L.LightningModule):
         x, y = batch
         logits = self(x)
         self._update_metrics("test", logits, y, self.loss(logits, y))
-        self._test_probs.append(logits.float().softmax(1).cpu())
-        self._test_targets.append(y.cpu())
 
     def predict_step(self, batch, batch_idx):
         x = batch[0] if isinstance(batch, list | tuple) else batch
@@ -148,29 +140,10 @@ class FERModule(L.LightningModule):
     def _update_metrics(self, stage: str, logits: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
         preds = logits.detach().argmax(1)
         self.metrics[_key(stage)].update(preds, y)
-        self.confusion[_key(stage)].update(preds, y)
         on_step = stage == "train"
         self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=len(y))
         self.log_dict(self.metrics[_key(stage)], on_step=False, on_epoch=True, prog_bar=stage != "train",
                       batch_size=len(y))
-
-    def _finish_confusion(self, stage: str) -> None:
-        self.last_confusion[stage] = self.confusion[_key(stage)].compute().cpu()
-        self.confusion[_key(stage)].reset()
-
-    def on_train_epoch_end(self) -> None:
-        self._finish_confusion("train")
-
-    def on_validation_epoch_end(self) -> None:
-        self._finish_confusion("val")
-
-    def on_test_epoch_start(self) -> None:
-        self._test_probs, self._test_targets = [], []
-
-    def on_test_epoch_end(self) -> None:
-        self._finish_confusion("test")
-        self.test_probs = torch.cat(self._test_probs) if self._test_probs else None
-        self.test_targets = torch.cat(self._test_targets) if self._test_targets else None
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # The saved weights supersede the pretrained start: loading must not download anything.

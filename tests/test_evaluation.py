@@ -1,0 +1,118 @@
+"""One evaluation path: the training report and scripts/eval.py agree; evaluation reads only what it scores."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from fer.constants import CLASSES
+from fer.data.load import load_split
+from fer.errors import CheckpointError, DataError
+from fer.evaluation.evaluate import class_order, evaluate_split
+from tests.conftest import ROOT, face_like
+from tests.test_training import FAST, make_cfg
+
+EVAL = [sys.executable, "scripts/eval.py"]
+
+
+def run_eval(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+    out = tmp_path / "eval_out"
+    return subprocess.run([*EVAL, f"hydra.run.dir={out}", *overrides], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_training_report_and_eval_script_agree_to_the_last_digit(folder_dataset, tmp_path):
+    from fer.training.fit import train
+
+    run = tmp_path / "run"
+    train(make_cfg(folder_dataset, run, "trainer.max_epochs=2", *FAST))
+    trained = json.loads((run / "report.json").read_text())
+    best = trained["checkpoint"]
+    assert Path(best).name.startswith("best-")
+    res = run_eval(tmp_path, f"ckpt={best}", f"data.root={folder_dataset}", "split=test",
+                   f"data.cache_dir={tmp_path / 'cache'}")
+    assert res.returncode == 0, res.stderr[-2000:]
+    scored = json.loads((tmp_path / "eval_out" / "report.json").read_text())
+    assert scored["accuracy"] == trained["accuracy"] and scored["macro_f1"] == trained["macro_f1"]
+    assert scored["confusion_matrix"] == trained["confusion_matrix"]
+    assert scored["classes"] == trained["classes"]
+
+
+def write_faces(folder: Path, per_class: int, size: int, colour: bool, suffix: str, prefix: str = "") -> None:
+    rng = np.random.default_rng(size)
+    for label, name in enumerate(CLASSES):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            img = face_like(label, rng, size)
+            if colour:
+                img = cv2.merge([img, img // 2, img])
+            cv2.imwrite(str(folder / name / f"{prefix}{i}{suffix}"), img)
+
+
+def test_a_folder_with_only_test_is_enough(tmp_path):
+    write_faces(tmp_path / "only_test" / "test", 2, 48, False, ".jpg", prefix="PublicTest_")
+    data = load_split(tmp_path / "only_test", "test")
+    assert len(data.faces) == 14 and data.faces.images.shape[1:] == (48, 48)
+    with pytest.raises(DataError, match="split=train cannot be scored"):
+        load_split(tmp_path / "only_test", "train")
+
+
+def test_any_labelled_folder_of_any_size_and_colour(tmp_path):
+    write_faces(tmp_path / "mine", 3, 120, True, ".png")
+    data = load_split(tmp_path / "mine", "test")
+    assert len(data.faces) == 21 and data.faces.images.dtype == torch.uint8
+    assert data.faces.images.shape[1:] == (48, 48)
+    assert sorted(set(data.faces.labels.tolist())) == list(range(7))
+    assert "labelled folder" in data.notes[0]
+
+
+def test_eval_script_scores_the_bundled_model_on_a_test_only_folder(tmp_path):
+    write_faces(tmp_path / "only_test" / "test", 1, 64, True, ".jpg", prefix="PrivateTest_")
+    res = run_eval(tmp_path, f"data.root={tmp_path / 'only_test'}", "split=test")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "test accuracy" in res.stdout
+    report = json.loads((tmp_path / "eval_out" / "report.json").read_text())
+    assert sum(r["support"] for r in report["classes"].values()) == 7
+
+
+def test_no_labelled_faces_is_one_clear_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    res = run_eval(tmp_path, f"data.root={tmp_path / 'empty'}", "split=test")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "no labelled faces found" in res.stderr
+
+
+def test_class_order_maps_by_name_and_refuses_other_classes():
+    shuffled = list(reversed(CLASSES))
+    order = class_order(shuffled)
+    assert [shuffled[i] for i in order] == list(CLASSES)
+    with pytest.raises(CheckpointError, match="5 classes"):
+        class_order(CLASSES[:5])
+
+
+def test_a_model_with_classes_in_another_order_is_scored_by_name(tmp_path):
+    from fer.checkpoints.loading import LoadedModel
+    from fer.data.splits import LabeledImages
+
+    class Constant(torch.nn.Module):  # always predicts its own class index 0
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            logits = torch.full((len(x), 7), -10.0)
+            logits[:, 0] = 10.0
+            return logits + self.w
+
+    names = ["happy", *[c for c in CLASSES if c != "happy"]]
+    model = LoadedModel(Constant(), names, "constant")
+    faces = LabeledImages(torch.zeros(4, 48, 48, dtype=torch.uint8), torch.full((4,), CLASSES.index("happy")))
+    probs, targets = evaluate_split([model], faces)
+    assert probs.argmax(1).tolist() == [CLASSES.index("happy")] * 4
