@@ -55,6 +55,6 @@ def read_csv(path: Path) -> dict[str, LabeledImages]:
             parts[split][1].append(label)
     out = {}
     for split, (images, labels) in parts.items():
-        stacked = torch.from_numpy(np.stack(images)) if images else torch.empty(0, 48, 48, dtype=torch.uint8)
+        stacked = torch.from_numpy(np.stack(images)) if images else torch.empty(0, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
         out[split] = LabeledImages(stacked, torch.tensor(labels, dtype=torch.long))
     return out

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import torch
 
-from fer.constants import CLASSES, IMAGE_SUFFIXES, SPLIT_PREFIXES
+from fer.constants import CLASSES, IMAGE_SIZE, IMAGE_SUFFIXES, SPLIT_PREFIXES
 from fer.data.preprocess import to_gray48
 from fer.data.splits import LabeledImages
 from fer.errors import DataError
@@ -52,7 +52,7 @@ def decode_files(items: list[tuple[Path, int]]) -> tuple[LabeledImages, list[Pat
     if images:
         stacked = torch.from_numpy(np.stack(images))
     else:
-        stacked = torch.empty(0, 48, 48, dtype=torch.uint8)
+        stacked = torch.empty(0, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
     return LabeledImages(stacked, torch.tensor(labels, dtype=torch.long)), kept, skipped
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from fer.constants import CLASSES, NUM_CLASSES
+from fer.constants import CLASSES, IMAGE_SIZE, NUM_CLASSES
 from fer.errors import ConfigError
 
 
@@ -18,8 +18,8 @@ class LabeledImages:
     labels: torch.Tensor
 
     def __post_init__(self) -> None:
-        if self.images.dtype != torch.uint8 or self.images.ndim != 3:
-            raise ValueError(f"images must be uint8 (N,48,48), got {self.images.dtype} {tuple(self.images.shape)}")
+        if self.images.dtype != torch.uint8 or tuple(self.images.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"images must be uint8 (N,{IMAGE_SIZE},{IMAGE_SIZE}), got {self.images.dtype} {tuple(self.images.shape)}")
         if len(self.images) != len(self.labels):
             raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
 

@@ -1,1 +1,1 @@
-"""Training-time helpers: callbacks and the fit/test routine shared by scripts and tests."""
+"""Training: the LightningModule (module.py), the fit-then-report routine (fit.py) and its callbacks."""
