@@ -1,6 +1,18 @@
-"""Facial-expression recognition on FER-2013: data, models, training, reports and live inference."""
+"""Facial-expression recognition on FER-2013: data, models, training, reports and live inference.
+
+`fer.Recognizer` (the Python API, fer.apps.recognizer) is imported on first use, so `import fer`
+stays light.
+"""
 
 from fer.constants import CLASSES, IMAGE_SIZE, NUM_CLASSES
 
-__all__ = ["CLASSES", "IMAGE_SIZE", "NUM_CLASSES"]
+__all__ = ["CLASSES", "IMAGE_SIZE", "NUM_CLASSES", "Recognizer"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "Recognizer":
+        from fer.apps.recognizer import Recognizer
+
+        return Recognizer
+    raise AttributeError(f"module 'fer' has no attribute {name!r}")

@@ -1,0 +1,141 @@
+"""The Python API: faces and their expressions from an image, a video or a stream of frames, in a few lines.
+
+    import fer
+    r = fer.Recognizer()                        # bundled model, the webcam's default detector
+    faces = r.predict("photo.jpg")              # [Face(box=..., label='happy', confidence=0.91, ...)]
+    a = r.analyze("clip.mp4"); a.to_csv("clip.csv"); a.plot_timeline("timeline.png")
+
+It runs the one live pipeline (`fer.apps.live.build_pipeline`): detector, the training preprocessing,
+the classifier, and per-face tracking with smoothing for videos and streams.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fer.apps.analysis import Analysis, AnalyzedFrame
+from fer.apps.faces import Face
+from fer.apps.image_input import to_bgr
+from fer.apps.live import build_pipeline
+from fer.apps.live_settings import live_settings
+from fer.errors import SourceError
+from fer.inference.pipeline import FrameResult, LivePipeline
+from fer.inference.sources import open_video
+from fer.inference.tracking import FaceTracker
+
+__all__ = ["Analysis", "Face", "Recognizer", "Stream"]
+
+
+class Stream:
+    """Consecutive frames of one video or camera: faces are tracked and each keeps its own smoothing.
+
+    Two streams never share tracks; they share the recognizer's detector and model.
+    """
+
+    def __init__(self, recognizer: Recognizer):
+        self._recognizer = recognizer
+        self.pipeline = recognizer.new_pipeline()
+        self.frames = 0
+
+    def process(self, image: Any) -> list[Face]:
+        return self.process_result(to_bgr(image))[0]
+
+    def process_result(self, frame: np.ndarray) -> tuple[list[Face], FrameResult]:
+        """A BGR frame -> (faces, the pipeline's FrameResult with per-stage timings)."""
+        with self._recognizer.lock:
+            result = self.pipeline.process(frame)
+        self.frames += 1
+        return [Face.from_result(f, result.class_names) for f in result.faces], result
+
+    def reset(self) -> None:
+        self.pipeline.reset()
+
+
+class Recognizer:
+    """Face detector + expression classifier.
+
+    ckpt: a .ckpt from scripts/train.py or a bundle .pt (None: the bundled model).
+    detector: None (the webcam config's), a name ("haar", "centerface") or an object with
+      `detect(bgr_frame) -> (N, 4) x, y, w, h boxes`.
+    settings: the live pipeline config (conf/webcam.yaml's keys); None reads conf/webcam.yaml.
+    Building it sets torch to one thread, like the live app (see fer.inference.classifier.set_threads).
+    Thread-safe: frames are processed one at a time.
+    """
+
+    def __init__(self, ckpt: str | Path | None = None, detector: Any = None, device: str | None = None,
+                 settings: dict[str, Any] | None = None):
+        cfg = dict(live_settings() if settings is None else settings)
+        if ckpt is not None:
+            cfg["ckpt"] = str(ckpt)
+        if device is not None:
+            cfg["device"] = device
+        if isinstance(detector, str):
+            cfg["detector"] = {**(cfg.get("detector") or {}), "name": detector}
+        self.settings = cfg
+        self._still = build_pipeline(cfg)
+        if detector is not None and not isinstance(detector, str):
+            if not callable(getattr(detector, "detect", None)):
+                raise TypeError("detector must be a name or an object with a detect(frame) method")
+            self._still.detector = detector
+        self.lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> Recognizer:
+        """From a composed webcam-style config (what the Hydra entry points hold)."""
+        return cls(settings=cfg)
+
+    @property
+    def class_names(self) -> list[str]:
+        return self._still.class_names
+
+    @property
+    def detector(self):
+        return self._still.detector
+
+    @property
+    def model_info(self) -> dict[str, str]:
+        """Which network and file classify the faces (for logs and the service's health check)."""
+        loaded = getattr(self._still.classifier, "loaded", None)
+        return {"model": str(getattr(loaded, "model", "")), "path": str(getattr(loaded, "path", ""))}
+
+    def new_pipeline(self) -> LivePipeline:
+        """A pipeline with its own tracker, sharing this recognizer's detector and model."""
+        still, t = self._still, self._still.tracker
+        tracker = FaceTracker(iou_threshold=t.iou_threshold, ema_alpha=t.ema_alpha, persistence=t.persistence,
+                              box_alpha=t.box_alpha, max_tracks=t.max_tracks)
+        return LivePipeline(still.detector, still.classifier, tracker, detect_every=still.skipper.detect_every,
+                            stagger=still.stagger)
+
+    def stream(self) -> Stream:
+        return Stream(self)
+
+    def predict(self, image: Any) -> list[Face]:
+        """Every face in one image: a path, encoded bytes, a BGR or gray numpy array, or a PIL image."""
+        frame = to_bgr(image)
+        with self.lock:
+            self._still.reset()
+            result = self._still.process(frame, 0, still=True)
+        return [Face.from_result(f, result.class_names) for f in result.faces]
+
+    def analyze(self, video: str | Path, max_frames: int | None = None) -> Analysis:
+        """Every frame of a video, faces tracked across frames -> an Analysis (rows, CSV, timeline)."""
+        path = Path(video).expanduser()
+        if not path.is_file():
+            raise SourceError(f"video not found: {path}")
+        source = open_video(path)
+        stream = self.stream()
+        analysis = Analysis(str(video), source.fps, 0, 0, self.class_names)
+        with source:
+            for frame in source:
+                analysis.height, analysis.width = frame.image.shape[:2]
+                if max_frames is not None and frame.index >= max_frames:
+                    analysis.truncated = True
+                    break
+                faces, _ = stream.process_result(frame.image)
+                analysis.frames.append(AnalyzedFrame(frame.index, frame.index / source.fps, faces))
+        return analysis
+

@@ -1,0 +1,172 @@
+"""HTTP and WebSocket routes: the demo page, health, predict (image), analyze (video), stream (camera)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+from fastapi import APIRouter, Query, Request, WebSocket
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from fer.apps.analysis import Analysis
+from fer.apps.recognizer import Recognizer
+from fer.apps.service.errors import RequestError
+from fer.apps.service.media_types import sniff
+from fer.apps.service.settings import ServiceSettings
+from fer.apps.service.stream import StreamSession
+from fer.apps.service.uploads import Upload, receive_upload
+from fer.errors import SourceError
+
+router = APIRouter()
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+IMAGE_FORMATS = "JPEG, PNG, BMP, WebP or TIFF"
+
+
+def upload_body(what: str) -> dict[str, Any]:
+    """OpenAPI for a streamed multipart upload, so /docs shows a file picker."""
+    return {"requestBody": {"required": True, "description": f"the {what}, in a multipart field named 'file'",
+                            "content": {"multipart/form-data": {"schema": {
+                                "type": "object", "required": ["file"],
+                                "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
+
+
+@contextmanager
+def request_folder(request: Request) -> Iterator[Path]:
+    """A folder of this request's own inside the service's temporary folder, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(dir=request.app.state.tmp))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def media_kind(upload: Upload) -> tuple[str, str]:
+    with upload.path.open("rb") as f:
+        kind = sniff(f.read(512))
+    if kind is None:
+        raise RequestError(415, f"{upload.filename or 'the upload'} is neither an image ({IMAGE_FORMATS}) "
+                                "nor a video (MP4, MOV, AVI, MKV, WebM)")
+    return kind
+
+
+def header_pixels(path: Path) -> int | None:
+    """Pixel count from the image header alone (None when PIL cannot tell; OpenCV then decides)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.size[0] * im.size[1]
+    except Image.DecompressionBombError:
+        return 1 << 62
+    except UnidentifiedImageError:
+        return None
+
+
+def read_upload_image(upload: Upload, fmt: str, max_pixels: int) -> np.ndarray:
+    pixels = header_pixels(upload.path)
+    if pixels is not None and pixels > max_pixels:
+        raise RequestError(413, f"the image has {pixels / 1e6:.0f} megapixels; the limit is {max_pixels / 1e6:g}")
+    image = cv2.imread(str(upload.path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise RequestError(400, f"{upload.filename or 'the upload'} starts like a {fmt} image but cannot be "
+                                f"decoded (damaged or truncated?)")
+    return image
+
+
+def analyze_upload(recognizer: Recognizer, upload: Upload, fmt: str, settings: ServiceSettings) -> Analysis:
+    name = upload.filename or "the upload"
+    cap = cv2.VideoCapture(str(upload.path))
+    try:
+        opened = cap.isOpened()
+        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        pixels = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0) * int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    finally:
+        cap.release()
+    if not opened:
+        raise RequestError(400, f"{name} starts like a {fmt} video but cannot be opened (damaged or truncated?)")
+    if pixels > settings.max_image_pixels:
+        raise RequestError(413, f"the video's frames have {pixels / 1e6:.0f} megapixels; the limit is "
+                                f"{settings.max_image_pixels / 1e6:g}")
+    if frames > settings.max_video_frames:
+        raise RequestError(413, f"the video has {frames} frames; the limit is {settings.max_video_frames}: "
+                                "send a shorter clip")
+    try:
+        analysis = recognizer.analyze(upload.path, max_frames=settings.max_video_frames)
+    except SourceError as e:
+        raise RequestError(400, f"{name} starts like a {fmt} video but no frame could be decoded "
+                                "(damaged or truncated?)") from e
+    analysis.source = name
+    return analysis
+
+
+@router.get("/", include_in_schema=False)
+async def index() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html")
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> dict[str, Any]:
+    state = request.app.state
+    recognizer: Recognizer = state.recognizer
+    return {"status": "ok", **recognizer.model_info, "classes": recognizer.class_names,
+            "detector": getattr(recognizer.detector, "name", type(recognizer.detector).__name__),
+            "streams": {"open": state.open_streams, "max": state.settings.max_streams}}
+
+
+@router.post("/v1/predict", openapi_extra=upload_body("image"))
+async def predict(request: Request, crops: bool = Query(False, description="add each face's 48x48 model input "
+                                                                           "as a PNG data URL")) -> dict[str, Any]:
+    """Every face in an uploaded image: box (x, y, width, height), label, confidence, all probabilities."""
+    settings: ServiceSettings = request.app.state.settings
+    recognizer: Recognizer = request.app.state.recognizer
+    with request_folder(request) as folder:
+        upload = await receive_upload(request, settings.max_image_bytes, folder, "image")
+        kind, fmt = media_kind(upload)
+        if kind != "image":
+            raise RequestError(415, f"{upload.filename or 'the upload'} is a video; POST videos to /v1/analyze")
+        image = await run_in_threadpool(read_upload_image, upload, fmt, settings.max_image_pixels)
+        faces = await run_in_threadpool(recognizer.predict, image)
+    return {"width": image.shape[1], "height": image.shape[0], "classes": recognizer.class_names,
+            "faces": [f.to_dict(crop=crops) for f in faces]}
+
+
+@router.post("/v1/analyze", openapi_extra=upload_body("video"), response_model=None)
+async def analyze(request: Request, format: Literal["json", "csv"] = "json") -> Response | dict[str, Any]:
+    """Every frame of a short uploaded video, faces tracked and smoothed: JSON per frame, or CSV rows."""
+    settings: ServiceSettings = request.app.state.settings
+    with request_folder(request) as folder:
+        upload = await receive_upload(request, settings.max_video_bytes, folder, "video")
+        kind, fmt = media_kind(upload)
+        if kind != "video":
+            raise RequestError(415, f"{upload.filename or 'the upload'} is an image; POST images to /v1/predict")
+        analysis = await run_in_threadpool(analyze_upload, request.app.state.recognizer, upload, fmt, settings)
+    if format == "csv":
+        stem = Path(upload.filename).stem or "video"
+        return Response(analysis.to_csv(), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{stem}_analysis.csv"'})
+    return analysis.to_dict()
+
+
+@router.websocket("/v1/stream")
+async def stream(ws: WebSocket) -> None:
+    """Binary JPEG frames in; one JSON reply per classified frame (faces, dropped frames, latency)."""
+    state = ws.app.state
+    settings: ServiceSettings = state.settings
+    if state.open_streams >= settings.max_streams:
+        await ws.send_denial_response(JSONResponse(
+            {"error": f"{state.open_streams} streams are open, the limit is {settings.max_streams}; try later"},
+            status_code=503))
+        return
+    state.open_streams += 1
+    try:
+        await ws.accept()
+        await StreamSession(ws, state.recognizer.stream(), settings.max_frame_bytes).run()
+    finally:
+        state.open_streams -= 1

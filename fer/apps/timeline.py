@@ -1,0 +1,56 @@
+"""The timeline figure of an Analysis: one panel per tracked face, one line per class."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fer.errors import OutputError
+
+if TYPE_CHECKING:
+    from fer.apps.analysis import Analysis
+
+
+def plot_timeline(analysis: Analysis, path: Path, min_frames: int = 5, max_panels: int = 8) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never a window
+    import matplotlib.pyplot as plt
+
+    series: dict[int, list[tuple[float, dict[str, float]]]] = defaultdict(list)
+    for fr in analysis.frames:
+        for face in fr.faces:
+            series[face.track_id].append((fr.time_s, face.probabilities))
+    kept = sorted((t for t in series if len(series[t]) >= min_frames), key=lambda t: -len(series[t]))[:max_panels]
+    kept.sort()
+    duration = len(analysis.frames) / analysis.fps if analysis.fps else 0.0
+    n = max(1, len(kept))
+    fig, axes = plt.subplots(n, 1, figsize=(10, 2.4 * n + 0.6), sharex=True, squeeze=False)
+    colors = plt.get_cmap("tab10").colors
+    for ax, track in zip(axes[:, 0], kept or [None], strict=True):
+        if track is None:
+            ax.text(0.5, 0.5, "no face was tracked", ha="center", va="center", transform=ax.transAxes)
+        else:
+            times = [t for t, _ in series[track]]
+            for i, c in enumerate(analysis.class_names):
+                ax.plot(times, [p[c] for _, p in series[track]], color=colors[i % len(colors)], label=c, lw=1.4)
+            ax.set_title(f"face {track} ({len(times)} frames)", loc="left", fontsize=10)
+        ax.set_ylim(0, 1)
+        ax.set_xlim(0, max(duration, 1e-3))
+        ax.set_ylabel("probability")
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("time (s)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, fontsize=9)
+    fig.suptitle(Path(analysis.source).name, y=0.995, fontsize=10, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,63 @@
+"""The browser demo in a real headless Chromium whose fake camera plays a real clip.
+
+Needs FER_MEDIA (the clip), the `chromium` Debian package and the playwright Python package; it is
+skipped without them. Set FER_SCREENSHOT_DIR to keep the screenshot (docs/results/ holds the README's).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from live_helpers import media, needs_media
+from service_helpers import live_server, write_y4m
+
+from fer.constants import CLASSES
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+pytestmark = [needs_media, pytest.mark.skipif(CHROMIUM is None, reason="apt-get install -y chromium")]
+
+
+@pytest.fixture(scope="module")
+def app():
+    from fer.apps.service import create_app
+
+    return create_app()
+
+
+def test_camera_page_shows_labelled_boxes(app, tmp_path: Path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    camera = write_y4m(media("single_face.mp4"), tmp_path / "camera.y4m")
+    with live_server(app) as url, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=[*FLAGS, f"--use-file-for-fake-video-capture={camera}"])
+        try:
+            page = browser.new_page(viewport={"width": 1040, "height": 560})
+            page.goto(url)
+            page.wait_for_function("Number(document.body.dataset.results) >= 5 && "
+                                   "document.querySelectorAll('#faces li').length > 0", timeout=60_000)
+            faces = page.eval_on_selector_all(
+                "#faces li", "els => els.map(e => ({label: e.dataset.label, box: e.dataset.box,"
+                             " confidence: Number(e.dataset.confidence)}))")
+            state = page.evaluate("document.body.dataset.state")
+            fps = page.text_content("#fps")
+            shot = tmp_path / "browser_demo.png"
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    assert state == "streaming"
+    assert faces and all(f["label"] in CLASSES for f in faces)
+    assert all(0 < f["confidence"] <= 1 for f in faces)
+    x, y, w, h = (int(v) for v in faces[0]["box"].split(","))
+    assert w > 50 and h > 50  # a face of the 640x360 clip, in the sent frame's pixels
+    assert fps != "--"
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("FER_SCREENSHOT_DIR"):
+        out = Path(os.environ["FER_SCREENSHOT_DIR"])
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, out / "browser_demo.png")
