@@ -39,9 +39,10 @@ def live_server(app, port: int | None = None) -> Iterator[str]:
         thread.join(10)
 
 
-def write_y4m(video: Path, out: Path, frames: int = 30, size: tuple[int, int] = (640, 360)) -> Path:
-    """A YUV4MPEG2 file (what Chromium's fake camera reads) from the first frames of a clip."""
+def write_y4m(video: Path, out: Path, frames: int = 30, size: tuple[int, int] = (640, 360), start: int = 0) -> Path:
+    """A YUV4MPEG2 file (what Chromium's fake camera reads, looping) from `frames` frames of a clip."""
     cap = cv2.VideoCapture(str(video))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, start)
     w, h = size
     with out.open("wb") as f:
         f.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
