@@ -19,7 +19,9 @@ def uvicorn_config(app: Any, cfg: dict[str, Any]) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=cfg.get("host", "127.0.0.1"), port=int(cfg.get("port", 8000)),
         log_level=cfg.get("log_level", "info"), ws="websockets-sansio",
-        ws_max_size=settings.max_frame_bytes + 4096,  # bigger frames are cut off by the protocol itself
+        # Frames a little over the limit get an error reply from the stream; far bigger ones (over twice
+        # the limit) never reach memory: the WebSocket protocol closes the connection (1009).
+        ws_max_size=2 * settings.max_frame_bytes,
         limit_concurrency=cfg.get("max_connections", 64),
         timeout_graceful_shutdown=cfg.get("shutdown_timeout_s", 5),
     )
