@@ -7,8 +7,8 @@ frames served per second (all clients), round-trip p50/p95 seen by the clients, 
 latency, dropped frames, errors, and the server's resident memory before and after. Everything ends by
 itself. Writes the "Service load test" section of docs/benchmarks.md.
 
-    python bench/load_test.py                                  # 1, 2, 4 clients x 20 s + 4 flooding clients
-    python bench/load_test.py --clients 1,4 --seconds 10 --out -
+    python bench/load_test.py              # default and centerface-160 servers: 1, 2, 4 clients x 20 s + 4 flooding
+    python bench/load_test.py --clients 1,4 --seconds 10 --configs default --out -
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, cpu_name, write_section  # noqa: E402
 
 HEADING = "## Service load test"
+# Name -> scripts/serve.py overrides.
+CONFIGS = {
+    "default": "",
+    "centerface-160": "detector.name=centerface detector.centerface.input_width=160",
+}
 
 
 @dataclass
@@ -172,7 +177,8 @@ def main() -> None:
     ap.add_argument("--flood-fps", type=float, default=60)
     ap.add_argument("--clip", default=None, help="default: $FER_MEDIA/WolfgangLanger_Pexels.mp4")
     ap.add_argument("--out", default="docs/benchmarks.md", help="'-' prints only")
-    ap.add_argument("overrides", nargs="*", help="scripts/serve.py overrides, e.g. detector.name=centerface")
+    known = ", ".join(f"{k} ({v or 'conf/serve.yaml as is'})" for k, v in CONFIGS.items())
+    ap.add_argument("--configs", default=",".join(CONFIGS), help=f"server configs, one set of rounds each: {known}")
     args = ap.parse_args()
 
     clip = Path(args.clip) if args.clip else (Path(os.environ["FER_MEDIA"]) / "WolfgangLanger_Pexels.mp4"
@@ -180,46 +186,53 @@ def main() -> None:
     frames = clip_frames(clip)
     rounds = [(int(n), None) for n in args.clients.split(",") if n] + ([(args.flood, args.flood_fps)]
                                                                        if args.flood else [])
-    port = free_port()
-    proc = start_server(port, max(n for n, _ in rounds), args.overrides)
-    url = f"ws://127.0.0.1:{port}/v1/stream"
-    rows = []
-    try:
-        asyncio.run(run_round(url, frames, 1, 3, None))  # warm-up: first-call costs stay out of the table
-        for clients, flood_fps in rounds:
-            before = rss_mb(proc.pid)
-            stats, wall = asyncio.run(run_round(url, frames, clients, args.seconds, flood_fps))
-            after = rss_mb(proc.pid)
-            rtt = [v for s in stats for v in s.round_trips_ms]
-            server = [v for s in stats for v in s.server_ms]
-            errors = [e for s in stats for e in s.errors]
-            row = {"clients": clients, "mode": f"flood {flood_fps:g} fps each" if flood_fps else "closed loop",
-                   "seconds": round(wall, 1), "sent": sum(s.sent for s in stats),
-                   "served": sum(s.replies for s in stats), "dropped": sum(s.dropped for s in stats),
-                   "fps": sum(s.replies for s in stats) / wall, "p50": percentile(rtt, 50),
-                   "p95": percentile(rtt, 95), "server_p95": percentile(server, 95), "errors": len(errors),
-                   "rss_before": before, "rss_after": after}
-            rows.append(row)
-            print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
-            for e in sorted(set(errors))[:5]:
-                print("  error:", e, flush=True)
-    finally:
-        proc.send_signal(signal.SIGTERM)
+    rows, exit_codes = [], []
+    for name in args.configs.split(","):
+        port = free_port()
+        proc = start_server(port, max(n for n, _ in rounds), CONFIGS[name].split())
+        url = f"ws://127.0.0.1:{port}/v1/stream"
         try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    text = report(rows, args, clip, proc.returncode)
+            asyncio.run(run_round(url, frames, 1, 3, None))  # warm-up: first-call costs stay out of the table
+            for clients, flood_fps in rounds:
+                rows.append(measure(proc, url, frames, name, clients, args.seconds, flood_fps))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            exit_codes.append(proc.returncode)
+    text = report(rows, args, clip, exit_codes)
     print(text)
     if args.out != "-":
         write_section(HEADING, text, ROOT / args.out)
 
 
-def report(rows: list[dict], args, clip: Path | None, exit_code: int | None) -> str:
+def measure(proc: subprocess.Popen, url: str, frames: list[bytes], config: str, clients: int, seconds: float,
+            flood_fps: float | None) -> dict:
+    before = rss_mb(proc.pid)
+    stats, wall = asyncio.run(run_round(url, frames, clients, seconds, flood_fps))
+    after = rss_mb(proc.pid)
+    rtt = [v for s in stats for v in s.round_trips_ms]
+    server = [v for s in stats for v in s.server_ms]
+    errors = [e for s in stats for e in s.errors]
+    row = {"config": config, "clients": clients, "mode": f"flood {flood_fps:g} fps each" if flood_fps else "closed loop",
+           "seconds": round(wall, 1), "sent": sum(s.sent for s in stats), "served": sum(s.replies for s in stats),
+           "dropped": sum(s.dropped for s in stats), "fps": sum(s.replies for s in stats) / wall,
+           "p50": percentile(rtt, 50), "p95": percentile(rtt, 95), "server_p95": percentile(server, 95),
+           "errors": len(errors), "rss_before": before, "rss_after": after}
+    print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+    for e in sorted(set(errors))[:5]:
+        print("  error:", e, flush=True)
+    return row
+
+
+def report(rows: list[dict], args, clip: Path | None, exit_codes: list[int | None]) -> str:
     command = " ".join(["python bench/load_test.py", *sys.argv[1:]])
     lines = [
         HEADING, "",
-        f"`scripts/serve.py` (defaults: bundled model, Haar detector, 1 torch thread) on loopback, driven by "
+        "`scripts/serve.py` on loopback (bundled model, 1 torch thread; `default` is conf/serve.yaml as is, "
+        f"{'; '.join(f'`{k}` adds `{v}`' for k, v in CONFIGS.items() if v)}), driven by "
         f"WebSocket clients in one process on the same machine; each round streams "
         f"{Path(clip).name if clip else 'synthetic frames'} as 640x360 JPEGs for {args.seconds:g} s. "
         "Closed-loop clients send the next frame when the reply to the last one is in (as the browser demo "
@@ -229,14 +242,14 @@ def report(rows: list[dict], args, clip: Path | None, exit_code: int | None) -> 
         "and after the round.", "",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, CPU capability "
         f"`{torch.backends.cpu.get_cpu_capability()}`; the clients share the cores with the server. "
-        f"Server exit code after SIGTERM: {exit_code}.", "",
+        f"Server exit codes after SIGTERM: {', '.join(map(str, exit_codes))}.", "",
         "```bash", command, "```", "",
-        "| clients | mode | frames served/s | round trip p50 ms | round trip p95 ms | server p95 ms | sent | served "
+        "| server | clients | mode | frames served/s | round trip p50 ms | round trip p95 ms | server p95 ms | sent | served "
         "| dropped | errors | server RSS before -> after (MB) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['clients']} | {r['mode']} | {r['fps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | "
+        lines.append(f"| {r['config']} | {r['clients']} | {r['mode']} | {r['fps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | "
                      f"{r['server_p95']:.1f} | {r['sent']} | {r['served']} | {r['dropped']} | {r['errors']} | "
                      f"{r['rss_before']:.0f} -> {r['rss_after']:.0f} |")
     return "\n".join(lines) + "\n"

@@ -49,6 +49,16 @@ def test_camera_page_shows_labelled_boxes(app, tmp_path: Path):
             fps = page.text_content("#fps")
             shot = tmp_path / "browser_demo.png"
             page.screenshot(path=str(shot))
+            # The file picker: a photo goes to /v1/predict, a clip streams like the camera.
+            page.set_input_files("#file", str(media("multi_face.jpg")))
+            page.wait_for_function("document.body.dataset.state === 'photo' && "
+                                   "document.querySelectorAll('#faces li').length >= 3", timeout=60_000)
+            photo_faces = page.eval_on_selector_all("#faces li", "els => els.map(e => e.dataset.label)")
+            shown = int(page.evaluate("document.body.dataset.results"))
+            page.set_input_files("#file", str(media("single_face.mp4")))
+            page.wait_for_function(f"document.body.dataset.state === 'streaming' && "
+                                   f"Number(document.body.dataset.results) >= {shown + 3} && "
+                                   "document.querySelectorAll('#faces li').length > 0", timeout=60_000)
         finally:
             browser.close()
     assert state == "streaming"
@@ -58,6 +68,7 @@ def test_camera_page_shows_labelled_boxes(app, tmp_path: Path):
     assert w > 50 and h > 50  # a face of the 640x360 clip, in the sent frame's pixels
     assert fps != "--"
     assert shot.stat().st_size > 10_000
+    assert len(photo_faces) >= 3 and set(photo_faces) <= set(CLASSES)
     if os.environ.get("FER_SCREENSHOT_DIR"):
         out = Path(os.environ["FER_SCREENSHOT_DIR"])
         out.mkdir(parents=True, exist_ok=True)
