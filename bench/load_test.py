@@ -7,7 +7,7 @@ frames served per second (all clients), round-trip p50/p95 seen by the clients, 
 latency, dropped frames, errors, and the server's resident memory before and after. Everything ends by
 itself. Writes the "Service load test" section of docs/benchmarks.md.
 
-    python bench/load_test.py              # default and centerface-160 servers: 1, 2, 4 clients x 20 s + 4 flooding
+    python bench/load_test.py              # default and centerface-160 servers: 1, 2, 4, 4 clients x 20 s + 4 flooding
     python bench/load_test.py --clients 1,4 --seconds 10 --configs default --out -
 """
 
@@ -171,7 +171,8 @@ async def run_round(url: str, frames: list[bytes], clients: int, seconds: float,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clients", default="1,2,4", help="closed-loop client counts, one round each")
+    ap.add_argument("--clients", default="1,2,4,4", help="closed-loop client counts, one round each (a repeated "
+                    "count shows whether memory settles)")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--flood", type=int, default=4, help="clients in the flooding round (0: none)")
     ap.add_argument("--flood-fps", type=float, default=60)
@@ -187,6 +188,7 @@ def main() -> None:
     rounds = [(int(n), None) for n in args.clients.split(",") if n] + ([(args.flood, args.flood_fps)]
                                                                        if args.flood else [])
     rows, exit_codes = [], []
+    load = [os.getloadavg()[0]]
     for name in args.configs.split(","):
         port = free_port()
         proc = start_server(port, max(n for n, _ in rounds), CONFIGS[name].split())
@@ -202,7 +204,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
             exit_codes.append(proc.returncode)
-    text = report(rows, args, clip, exit_codes)
+    load.append(os.getloadavg()[0])
+    text = report(rows, args, clip, exit_codes, load)
     print(text)
     if args.out != "-":
         write_section(HEADING, text, ROOT / args.out)
@@ -227,7 +230,7 @@ def measure(proc: subprocess.Popen, url: str, frames: list[bytes], config: str, 
     return row
 
 
-def report(rows: list[dict], args, clip: Path | None, exit_codes: list[int | None]) -> str:
+def report(rows: list[dict], args, clip: Path | None, exit_codes: list[int | None], load: list[float]) -> str:
     command = " ".join(["python bench/load_test.py", *sys.argv[1:]])
     lines = [
         HEADING, "",
@@ -241,7 +244,9 @@ def report(rows: list[dict], args, clip: Path | None, exit_codes: list[int | Non
         "frame arrival to reply (queueing + decode + inference). Memory: the server's resident set before "
         "and after the round.", "",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, CPU capability "
-        f"`{torch.backends.cpu.get_cpu_capability()}`; the clients share the cores with the server. "
+        f"`{torch.backends.cpu.get_cpu_capability()}`; the clients share the cores with the server, and the "
+        f"1-minute load average was {load[0]:.1f} at the start and {load[1]:.1f} at the end (anything above "
+        f"{os.cpu_count()} means other jobs were competing for the cores). "
         f"Server exit codes after SIGTERM: {', '.join(map(str, exit_codes))}.", "",
         "```bash", command, "```", "",
         "| server | clients | mode | frames served/s | round trip p50 ms | round trip p95 ms | server p95 ms | sent | served "
