@@ -1,7 +1,7 @@
 """A video -> per-frame, per-face expression probabilities (CSV) and a timeline plot (PNG).
 
     python scripts/analyze.py source=clip.mp4 csv=out.csv plot=timeline.png
-    python scripts/analyze.py source=clip.mp4 ckpt=PATH detector.name=centerface
+    python scripts/analyze.py source=clip.mp4 ckpt=PATH smoothing.ema_alpha=0.3   # any webcam.py override
 """
 
 import os

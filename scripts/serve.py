@@ -1,7 +1,7 @@
 """Serve the browser demo, the REST API and the camera WebSocket (FastAPI on uvicorn).
 
     python scripts/serve.py                      # http://127.0.0.1:8000  (API docs at /docs)
-    python scripts/serve.py port=8080 detector.name=centerface
+    python scripts/serve.py port=8080 ckpt=PATH        # any scripts/webcam.py override works here too
 
 SIGTERM and SIGINT (Ctrl-C) shut it down gracefully and exit 0.
 """

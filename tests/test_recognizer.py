@@ -91,6 +91,12 @@ def test_predict_rejects_bad_images_with_a_clear_error(recognizer, bad, match):
         recognizer.predict(bad)
 
 
+def test_a_detector_name_picks_that_detector(tiny_ckpt):
+    r = Recognizer(ckpt=tiny_ckpt, detector="haar", settings={"detector": {"name": "centerface"}})
+    assert r.detector.name == "haar"
+    assert r.predict(np.zeros((120, 160, 3), dtype=np.uint8)) == []
+
+
 def test_analyze_tracks_faces_and_writes_csv_and_timeline(recognizer, tmp_path):
     video = write_video(tmp_path / "clip.mp4", frames=12)
     analysis = recognizer.analyze(video)

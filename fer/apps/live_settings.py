@@ -18,7 +18,7 @@ NOT_PIPELINE = ("paths", "task_name", "ui", "camera", "source", "headless", "out
 
 
 def live_settings(overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """conf/webcam.yaml composed with Hydra (plus `overrides`, e.g. "detector.name=centerface")."""
+    """conf/webcam.yaml composed with Hydra (plus `overrides`, e.g. "smoothing.ema_alpha=0.3")."""
     if not (CONF_DIR / "webcam.yaml").is_file():
         return {}
     from hydra import compose, initialize_config_dir

@@ -73,8 +73,8 @@ class Recognizer:
             cfg["ckpt"] = str(ckpt)
         if device is not None:
             cfg["device"] = device
-        if isinstance(detector, str):
-            cfg["detector"] = {**(cfg.get("detector") or {}), "name": detector}
+        if isinstance(detector, str) and (cfg.get("detector") or {}).get("name") != detector:
+            cfg["detector"] = {"name": detector}  # another detector than configured: its own defaults
         self.settings = cfg
         self._still = build_pipeline(cfg)
         if detector is not None and not isinstance(detector, str):
