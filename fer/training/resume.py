@@ -69,6 +69,8 @@ def check_resume(cfg: DictConfig) -> None:
     if not cfg.get("ckpt_path"):
         return
     path = Path(cfg.ckpt_path)
+    if not path.is_file():
+        raise CheckpointError(f"ckpt_path={path} is not a file; resume from a run's checkpoints/last.ckpt")
     obj = read_weights_only(path)  # missing, empty, truncated or code-carrying files end here
     hp = obj.get("hyper_parameters")
     if not isinstance(hp, dict) or "optimizer_states" not in obj or "loops" not in obj:
