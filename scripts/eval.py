@@ -22,6 +22,7 @@ def main(cfg: DictConfig) -> float:
     import torch
     from omegaconf import OmegaConf
 
+    from fer.apps.config_checks import check_device
     from fer.apps.entrypoint import command_line
     from fer.checkpoints import bundled_model_path
     from fer.constants import CLASSES
@@ -33,7 +34,7 @@ def main(cfg: DictConfig) -> float:
         paths = [bundled_model_path()]
     else:
         paths = list(cfg.ckpt) if isinstance(cfg.ckpt, ListConfig) else [cfg.ckpt]
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else check_device(cfg.device)
     models = load_ensemble(paths, device)
     data = load_split(cfg.data.root, cfg.split, cfg.data.cache_dir)
     probs, targets = evaluate_split(models, data.faces, cfg.tta, batch_size=cfg.data.eval_batch_size)

@@ -68,7 +68,7 @@ def test_headless_image_folder_end_to_end(tmp_path):
         summary = run_headless(pipe, src, tmp_path / "annotated.mp4")  # a folder is made for images
     out = tmp_path / "annotated"
     written = sorted(out.glob("*.png"))
-    assert [p.name for p in written] == ["p0_annotated.png", "p1_annotated.png", "p2_annotated.png"]
+    assert [p.name for p in written] == ["p0_jpg_annotated.png", "p1_jpg_annotated.png", "p2_jpg_annotated.png"]
     assert all(cv2.imread(str(p)) is not None for p in written)
     records = lines(out / "predictions.jsonl")
     assert [r["source"] for r in records] == ["p0.jpg", "p1.jpg", "p2.jpg"]

@@ -19,6 +19,18 @@ def command_line(script: str) -> str:
     return " ".join(["python", f"scripts/{script}", *overrides])
 
 
+def single_run_in_default_folder() -> bool:
+    """True for a single run whose folder was not chosen with hydra.run.dir= (so it may be moved)."""
+    from hydra.types import RunMode
+
+    try:
+        hydra = HydraConfig.get()
+    except ValueError:  # composed without @hydra.main (tests)
+        return False
+    explicit = any(o.split("=", 1)[0].lstrip("+~") == "hydra.run.dir" for o in hydra.overrides.hydra)
+    return hydra.mode == RunMode.RUN and not explicit
+
+
 def exit_on_user_error(fn):
     """Wrap an entry point so a mistake the user can fix prints one line and exits 2.
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fer.apps.render import DEFAULT_STYLE, RenderStyle, render
+from fer.apps.signals import raise_if_stopped
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import Frame, FrameSource
 
@@ -48,6 +49,7 @@ def run_frames(pipeline: LivePipeline, source: FrameSource, style: RenderStyle =
     frames = iter(source)
     count = 0
     while max_frames is None or count < max_frames:
+        raise_if_stopped()  # a SIGINT/SIGTERM that arrived during the last frame ends the run here
         t0 = time.perf_counter()
         frame = next(frames, None)
         if frame is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,14 @@ import cv2
 import numpy as np
 
 from fer.apps.frame_loop import run_frames
+from fer.apps.output_files import (
+    check_not_input_folder,
+    check_outputs,
+    commit,
+    discard,
+    ensure_writable_folder,
+    partial_path,
+)
 from fer.apps.render import DEFAULT_STYLE, RenderStyle
 from fer.constants import IMAGE_SUFFIXES
 from fer.errors import ConfigError, OutputError
@@ -64,59 +73,124 @@ def output_paths(output: str | Path, source: FrameSource, jsonl: str | Path | No
     return out, Path(jsonl)
 
 
+def annotated_name(name: str) -> str:
+    """face.jpg -> face_jpg_annotated.png: the suffix stays in the name, so face.jpg and face.png never collide."""
+    path = Path(name)
+    return f"{path.stem}_{path.suffix.lstrip('.')}_annotated.png" if path.suffix else f"{path.name}_annotated.png"
+
+
 class VideoSink:
+    """Writes under a partial name; `close(keep=True)` renames it into place, `keep=False` drops it."""
+
     def __init__(self, path: Path, fps: float):
         self.path, self.fps, self.writer = path, fps, None
+        self.partial = partial_path(path)
 
     def write(self, canvas: np.ndarray, name: str) -> None:
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[self.path.suffix.lower()])
             h, w = canvas.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (w, h))
+            self.writer = cv2.VideoWriter(str(self.partial), fourcc, self.fps, (w, h))
             if not self.writer.isOpened():
-                raise OutputError(f"OpenCV cannot write a video to {self.path}; try output=...avi")
+                raise OutputError(f"OpenCV cannot encode a {self.path.suffix} video on this system "
+                                  f"({self.path}); try output=...avi")
         self.writer.write(canvas)
 
-    def close(self) -> list[str]:
-        if self.writer is not None:
-            self.writer.release()
-            return [str(self.path)]
-        return []
+    def close(self, keep: bool = True) -> list[str]:
+        if self.writer is None:
+            return []
+        self.writer.release()
+        self.writer = None
+        if not keep:
+            discard(self.partial)
+            return []
+        commit(self.partial, self.path)
+        return [str(self.path)]
 
 
 class ImageSink:
+    """One annotated PNG per image, each written whole (partial name, then renamed)."""
+
     def __init__(self, path: Path):
         self.path, self.written = path, []
 
+    def target(self, name: str) -> Path:
+        return self.path if self.path.suffix else self.path / annotated_name(name)
+
     def write(self, canvas: np.ndarray, name: str) -> None:
-        target = self.path if self.path.suffix else self.path / f"{Path(name).stem}_annotated.png"
+        target = self.target(name)
+        if str(target) in self.written:  # two inputs mapped to one name: never overwrite this run's output
+            raise OutputError(f"{target} was already written by this run (from another input named like {name})")
+        ok, png = cv2.imencode(".png", canvas)
+        if not ok:
+            raise OutputError(f"could not encode {target}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(str(target), canvas):
-            raise OutputError(f"could not write {target}")
+        partial = partial_path(target)
+        partial.write_bytes(png.tobytes())
+        commit(partial, target)
         self.written.append(str(target))
 
-    def close(self) -> list[str]:
+    def close(self, keep: bool = True) -> list[str]:
         return self.written
+
+
+def source_files(source: FrameSource) -> list[Path]:
+    """The files a source reads: none for a camera."""
+    paths = getattr(source, "paths", None)
+    if paths is None:
+        path = getattr(source, "path", None)
+        paths = [path] if path is not None else []
+    return [Path(p) for p in paths]
+
+
+def check_headless_outputs(source: FrameSource, out: Path, jsonl_path: Path, sink: VideoSink | ImageSink,
+                           inputs: Sequence[tuple[str, Path]] = ()) -> None:
+    """Before anything is written: no output on an input or another output, and every folder writable."""
+    files = source_files(source)
+    if isinstance(sink, ImageSink):
+        if not out.suffix:
+            check_not_input_folder(out, getattr(source, "folder", None))
+        planned = [("output", sink.target(p.name)) for p in files]
+    else:
+        planned = [("output", out)]
+    planned.append(("jsonl", jsonl_path))
+    check_outputs(planned, [*(("source", p) for p in files), *inputs])
+    for folder in dict.fromkeys(p.parent for _, p in planned):
+        ensure_writable_folder(folder)
 
 
 def run_headless(pipeline: LivePipeline, source: FrameSource, output: str | Path,
                  jsonl: str | Path | None = None, style: RenderStyle = DEFAULT_STYLE,
-                 max_frames: int | None = None) -> HeadlessSummary:
+                 max_frames: int | None = None, inputs: Sequence[tuple[str, Path]] = ()) -> HeadlessSummary:
+    """Write the annotated media and the JSONL. `inputs`: other files the run reads (the checkpoint),
+    which no output may overwrite. An interrupted run (Ctrl-C, SIGTERM) keeps what it wrote; a failed
+    one leaves any earlier file of the same name untouched."""
     out, jsonl_path = output_paths(output, source, jsonl)
     sink = ImageSink(out) if source.kind == "images" else VideoSink(out, source.fps)
+    check_headless_outputs(source, out, jsonl_path, sink, inputs)
     summary = HeadlessSummary(output=str(out), jsonl=str(jsonl_path))
-    jsonl_path.parent.mkdir(parents=True, exist_ok=True)
+    partial_jsonl = partial_path(jsonl_path)
+    keep = False
     try:
-        with jsonl_path.open("w") as lines:
-            for step in run_frames(pipeline, source, style, max_frames):
-                sink.write(step.canvas, step.frame.name)
-                record = frame_record(step.result, step.frame.index, step.frame.name)
-                lines.write(json.dumps(record) + "\n")
-                summary.frames += 1
-                if record["label"] is not None:
-                    summary.frames_with_faces += 1
-                    summary.labels[record["label"]] = summary.labels.get(record["label"], 0) + 1
+        with partial_jsonl.open("w") as lines:
+            try:
+                for step in run_frames(pipeline, source, style, max_frames):
+                    sink.write(step.canvas, step.frame.name)
+                    record = frame_record(step.result, step.frame.index, step.frame.name)
+                    lines.write(json.dumps(record) + "\n")
+                    summary.frames += 1
+                    if record["label"] is not None:
+                        summary.frames_with_faces += 1
+                        summary.labels[record["label"]] = summary.labels.get(record["label"], 0) + 1
+                keep = True
+            except KeyboardInterrupt:
+                keep = True  # Ctrl-C or SIGTERM: what was written so far is a valid result
+                raise
     finally:
-        summary.written = sink.close()
+        summary.written = sink.close(keep=keep)
+        if keep:
+            commit(partial_jsonl, jsonl_path)
+        else:
+            discard(partial_jsonl)
     return summary

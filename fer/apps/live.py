@@ -7,9 +7,12 @@ ends with one clear line and exit code 2, never a traceback.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
+from fer.apps.config_checks import check_live_config
 from fer.apps.render import RenderStyle
+from fer.apps.signals import exit_code, interrupt_on_signals
 from fer.errors import ConfigError, FERError
 from fer.inference.classifier import EmotionClassifier, set_threads
 from fer.inference.detectors import create_detector
@@ -45,6 +48,7 @@ def run(cfg: dict[str, Any]) -> int:
     from fer.apps.window import check_display, run_window
 
     try:
+        check_live_config(cfg)
         headless = bool(cfg.get("headless"))
         if headless and not cfg.get("output"):
             raise ConfigError("headless=true needs output=PATH: a .mp4/.avi for a video or camera, "
@@ -58,9 +62,11 @@ def run(cfg: dict[str, Any]) -> int:
         if cfg.get("prefetch") and source.kind == "video":
             source = Prefetch(source)
         style = render_style(cfg)
-        with source:
+        checkpoint = [("checkpoint", Path(cfg["ckpt"]))] if cfg.get("ckpt") else []
+        with source, interrupt_on_signals():
             if headless:
-                s = run_headless(pipeline, source, cfg["output"], cfg.get("jsonl"), style, cfg.get("max_frames"))
+                s = run_headless(pipeline, source, cfg["output"], cfg.get("jsonl"), style, cfg.get("max_frames"),
+                                 inputs=checkpoint)
                 log.info("%d frames (%d with a face) -> %s and %s; labels: %s", s.frames, s.frames_with_faces,
                          s.output, s.jsonl, s.labels or "none")
                 if s.frames_with_faces == 0:
@@ -71,6 +77,6 @@ def run(cfg: dict[str, Any]) -> int:
     except FERError as e:
         log.error("%s", e)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.apps.signals): outputs are final
+        return exit_code(e)
     return 0

@@ -36,6 +36,26 @@ class LoadedModel:
     path: str = ""
 
 
+# How torch's weights-only unpickler words a refusal (as of torch 2.14), most specific first: a global
+# that is not allow-listed, one from a blocked module (os, subprocess, ...), a call or object it will
+# not build. Any of them means the file holds more than weights; other unpickling errors mean damage.
+REFUSALS = (
+    re.compile(r"GLOBAL (\S+) (?:was not an allowed global|whose module)"),
+    re.compile(r"(?:unsupported|Unsupported) global: GLOBAL (\S+)"),
+    re.compile(r"Trying to call reduce for unrecognized function (\S+)"),
+    re.compile(r"Can only (?:create new object|build) .*?got (.+?)(?:\n|$)"),
+)
+
+
+def weights_only_refusal(message: str) -> str | None:
+    """What torch's weights-only loader refused to build (a qualified name), or None for other errors."""
+    for pattern in REFUSALS:
+        found = pattern.search(message)
+        if found:
+            return found.group(1).strip().rstrip(".")
+    return None
+
+
 def read_weights_only(path: str | Path) -> dict[str, Any]:
     """torch.load with weights_only=True, turning every failure into a CheckpointError."""
     path = Path(path)
@@ -47,13 +67,13 @@ def read_weights_only(path: str | Path) -> dict[str, Any]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
-        if found is None:  # not a pickle torch understands at all
+        refused = weights_only_refusal(str(e))
+        if refused is None:  # not a pickle torch understands at all
             raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?)") from None
         # Objects other than tensors and plain values would run code from the file: refused.
-        raise CheckpointError(f"{path} holds objects other than weights and plain values ({found.group(1)}), "
-                              "so it is not loaded. Load only checkpoints from scripts/train.py or bundles "
-                              "from scripts/export_bundle.py.") from None
+        raise CheckpointError(f"{path} holds objects other than weights and plain values ({refused}), "
+                              "so it is not loaded: loading them could run code from the file. Load only "
+                              "checkpoints from scripts/train.py or bundles from scripts/export_bundle.py.") from None
     except Exception as e:  # a corrupt file can break the unpickler in any way (IndexError, KeyError, ...)
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): "
                               f"{type(e).__name__}: {str(e)[:200]}") from None

@@ -13,6 +13,7 @@ from fer.data.splits import LabeledImages
 from fer.errors import CSVFormatError
 
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
+COLUMNS = ("emotion", "pixels", "Usage")
 # The CSV's label order differs from the folder layout's alphabetical order; map it once.
 CSV_TO_INDEX = [CLASSES.index(name) for name in CSV_LABEL_TO_CLASS]
 
@@ -33,9 +34,11 @@ def parse_row(row: dict[str, str], line: int, path: Path) -> tuple[np.ndarray, i
         raise CSVFormatError(f"{where}: expected {PIXELS} pixels (48x48), found {values.size}")
     if values.min() < 0 or values.max() > 255:
         raise CSVFormatError(f"{where}: pixel values must lie in 0-255")
-    usage = (row.get("Usage") or "Training").strip()
+    # No default: a row without a Usage would silently join Training (and could leak a test face into it).
+    usage = (row.get("Usage") or "").strip()
     if usage not in CSV_USAGE_TO_SPLIT:
-        raise CSVFormatError(f"{where}: Usage {usage!r} is not one of {', '.join(CSV_USAGE_TO_SPLIT)}")
+        found = f"Usage {usage!r}" if usage else "an empty Usage"
+        raise CSVFormatError(f"{where}: {found}; it must be one of {', '.join(CSV_USAGE_TO_SPLIT)}")
     return values.astype(np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE), CSV_TO_INDEX[emotion], CSV_USAGE_TO_SPLIT[usage]
 
 
@@ -44,10 +47,11 @@ def read_csv(path: Path) -> dict[str, LabeledImages]:
     parts: dict[str, tuple[list[np.ndarray], list[int]]] = {s: ([], []) for s in ("train", "val", "test")}
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        missing = {"emotion", "pixels"} - set(reader.fieldnames or [])
+        missing = set(COLUMNS) - set(reader.fieldnames or [])
         if missing:
             raise CSVFormatError(
-                f"{path}, line 1: header must name emotion,pixels,Usage; missing {', '.join(sorted(missing))}"
+                f"{path}, line 1: the header must name the columns {','.join(COLUMNS)}; missing: "
+                f"{', '.join(c for c in COLUMNS if c in missing)}"
             )
         for row in reader:
             image, label, split = parse_row(row, reader.line_num, path)

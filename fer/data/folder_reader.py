@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from PIL import Image
 
 from fer.constants import CLASSES, IMAGE_SIZE, IMAGE_SUFFIXES, SPLIT_PREFIXES
 from fer.data.preprocess import to_gray48
@@ -15,7 +17,6 @@ from fer.data.splits import LabeledImages
 from fer.errors import DataError
 
 log = logging.getLogger(__name__)
-
 
 
 def list_class_files(split_dir: Path) -> list[tuple[Path, int]]:
@@ -37,14 +38,57 @@ def list_class_files(split_dir: Path) -> list[tuple[Path, int]]:
     return items
 
 
-def decode_files(items: list[tuple[Path, int]]) -> tuple[LabeledImages, list[Path], int]:
-    """Decode each file to 48x48 gray; unreadable files are skipped and counted, never fatal."""
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+NAMED_SKIPS = 5  # how many skipped files a warning names
+
+
+def is_truncated_jpeg(data: bytes) -> bool:
+    """A JPEG cut short: cv2.imread decodes one anyway and fills the missing part with grey.
+
+    A whole JPEG ends with the EOI marker (FF D9); only files without it are decoded strictly by
+    Pillow, which raises on truncation, so files with trailing padding are still accepted.
+    """
+    if data.rstrip(b"\x00\n\r ").endswith(b"\xff\xd9"):
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except OSError:
+        return True
+    return False
+
+
+def decode_file(path: Path) -> tuple[np.ndarray | None, str]:
+    """(image, "") or (None, why it was skipped)."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return None, e.strerror or "unreadable"
+    if not data:
+        return None, "empty file"
+    if path.suffix.lower() in JPEG_SUFFIXES and is_truncated_jpeg(data):
+        return None, "truncated JPEG"
+    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.size == 0:
+        return None, "not an image OpenCV can decode"
+    return raw, ""
+
+
+def skipped_note(skipped: list[tuple[Path, str]]) -> str:
+    """One warning naming the first few skipped files and why."""
+    named = "; ".join(f"{p} ({why})" for p, why in skipped[:NAMED_SKIPS])
+    more = f"; and {len(skipped) - NAMED_SKIPS} more" if len(skipped) > NAMED_SKIPS else ""
+    return f"skipped {len(skipped)} unreadable image file(s): {named}{more}"
+
+
+def decode_files(items: list[tuple[Path, int]]) -> tuple[LabeledImages, list[Path], list[tuple[Path, str]]]:
+    """Decode each file to 48x48 gray; unreadable or truncated files are skipped (path, reason), never fatal."""
     images, labels, kept = [], [], []
-    skipped = 0
+    skipped: list[tuple[Path, str]] = []
     for path, label in items:
-        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if raw is None or raw.size == 0:
-            skipped += 1
+        raw, why = decode_file(path)
+        if raw is None:
+            skipped.append((path, why))
             continue
         images.append(to_gray48(raw))
         labels.append(label)
@@ -100,8 +144,9 @@ def read_image_folder(root: Path) -> tuple[LabeledImages, LabeledImages, Labeled
     log.info("decoding %d train and %d test images from %s", len(train_items), len(test_items), root)
     train, _, skipped_train = decode_files(train_items)
     test_all, test_paths, skipped_test = decode_files(test_items)
-    notes: list[str] = []
+    skipped = skipped_train + skipped_test
+    notes: list[str] = [skipped_note(skipped)] if skipped else []  # cached with the data, repeated on reuse
     if not test_items:
         notes.append(f"{root / 'test'} is missing or empty: val and test are empty")
     val, test, split_notes = split_test_by_prefix(test_all, test_paths)
-    return train, val, test, skipped_train + skipped_test, notes + split_notes
+    return train, val, test, len(skipped), notes + split_notes

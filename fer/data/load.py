@@ -11,13 +11,19 @@ import torch
 
 from fer.constants import CLASSES, DATA_HELP
 from fer.data.csv_reader import read_csv
-from fer.data.folder_reader import decode_files, list_class_files, read_image_folder, split_test_by_prefix
+from fer.data.folder_reader import (
+    decode_files,
+    list_class_files,
+    read_image_folder,
+    skipped_note,
+    split_test_by_prefix,
+)
 from fer.data.splits import EvalData, FERSplits, LabeledImages
 from fer.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: truncated JPEGs are skipped, skipped files named in the notes
 
 
 def resolve_source(root: str | os.PathLike) -> tuple[str, Path]:
@@ -97,10 +103,8 @@ def load_fer2013(root: str | os.PathLike, cache_dir: str | os.PathLike | None = 
 
 
 def _report(splits: FERSplits) -> None:
-    for note in splits.notes:
+    for note in splits.notes:  # skipped files are named in a note (fer.data.folder_reader.skipped_note)
         log.warning(note)
-    if splits.skipped:
-        log.warning("skipped %d unreadable image file(s) in %s", splits.skipped, splits.source)
 
 
 def _pack(s: FERSplits) -> dict:
@@ -113,6 +117,14 @@ def _pack(s: FERSplits) -> dict:
 def _unpack(d: dict) -> dict:
     parts = {split: LabeledImages(d[f"{split}_images"], d[f"{split}_labels"]) for split in ("train", "val", "test")}
     return {**parts, "source": d["source"], "skipped": int(d["skipped"]), "notes": list(d["notes"])}
+
+
+def skipped_notes(skipped: list) -> list[str]:
+    """The warning naming skipped files, logged now and kept with the evaluation's notes."""
+    notes = [skipped_note(skipped)] if skipped else []
+    for note in notes:
+        log.warning(note)
+    return notes
 
 
 def has_class_folders(path: Path) -> bool:
@@ -144,11 +156,11 @@ def load_split(root: str | os.PathLike, split: str, cache_dir: str | os.PathLike
                             "use split=val (PublicTest) or split=test (PrivateTest)")
         images, paths, skipped = decode_files(list_class_files(path / "test"))
         val, test, notes = split_test_by_prefix(images, paths)
-        return EvalData(val if split == "val" else test, str(path), notes, skipped)
+        return EvalData(val if split == "val" else test, str(path), skipped_notes(skipped) + notes, len(skipped))
     if has_class_folders(path):
         images, _, skipped = decode_files(list_class_files(path))
         note = f"{path} is a labelled folder (<class>/*.jpg): all {len(images)} faces are scored as split={split}"
-        return EvalData(images, str(path), [note], skipped)
+        return EvalData(images, str(path), [*skipped_notes(skipped), note], len(skipped))
     raise DataError(
         f"no labelled faces found at {path}. Expected one of:\n"
         f"  1. FER-2013: {path}/train/<class>/*.jpg and {path}/test/<class>/*.jpg, or {path}/fer2013.csv\n"

@@ -23,6 +23,7 @@ from fer.errors import SourceError
 
 log = logging.getLogger(__name__)
 
+MIN_IMAGE_SIDE = 8  # smaller images cannot hold a face, and OpenCV's resizing rejects some of them
 
 
 @dataclass
@@ -53,8 +54,8 @@ class FrameSource:
 class CaptureSource(FrameSource):
     """A camera or a video file through an OpenCV-style capture (read() -> (ok, frame))."""
 
-    def __init__(self, capture: Any, kind: str, name: str, first: np.ndarray):
-        self.capture, self.kind, self.name = capture, kind, name
+    def __init__(self, capture: Any, kind: str, name: str, first: np.ndarray, path: Path | None = None):
+        self.capture, self.kind, self.name, self.path = capture, kind, name, path
         self.live = kind == "camera"
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0)
         self.fps = fps if 1 <= fps <= 240 else 30.0
@@ -125,7 +126,7 @@ def open_video(path: str | Path, factory: Callable[[str], Any] = cv2.VideoCaptur
     if not ok or frame is None:
         cap.release()
         raise SourceError(f"{path} opened but no frame could be read from it (empty or damaged video)")
-    return CaptureSource(cap, "video", path.name, frame)
+    return CaptureSource(cap, "video", path.name, frame, path)
 
 
 class ImageSource(FrameSource):
@@ -133,8 +134,8 @@ class ImageSource(FrameSource):
 
     kind = "images"
 
-    def __init__(self, paths: Sequence[Path], name: str):
-        self.paths, self.name = list(paths), name
+    def __init__(self, paths: Sequence[Path], name: str, folder: Path | None = None):
+        self.paths, self.name, self.folder = list(paths), name, folder
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
@@ -142,6 +143,9 @@ class ImageSource(FrameSource):
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 log.warning("skipping %s: not an image OpenCV can read", path)
+                continue
+            if min(image.shape[:2]) < MIN_IMAGE_SIDE:
+                log.warning("skipping %s: %s", path, too_small(image))
                 continue
             yield Frame(index, image, path.name)
             index += 1
@@ -157,10 +161,18 @@ def open_images(path: str | Path) -> ImageSource:
         paths = list_images(path)
         if not paths:
             raise SourceError(f"no images in {path} (looked for {', '.join(IMAGE_SUFFIXES)})")
-        return ImageSource(paths, path.name)
-    if cv2.imread(str(path), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
+        return ImageSource(paths, path.name, folder=path)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
         raise SourceError(f"cannot read {path} as an image (unsupported or damaged file)")
+    if min(image.shape[:2]) < MIN_IMAGE_SIDE:
+        raise SourceError(f"{path}: {too_small(image)}")
     return ImageSource([path], path.name)
+
+
+def too_small(image: np.ndarray) -> str:
+    h, w = image.shape[:2]
+    return f"the image is only {w}x{h} pixels, too small to hold a face (at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE})"
 
 
 def is_camera_spec(spec: Any) -> bool:
@@ -191,6 +203,7 @@ class Prefetch(FrameSource):
     def __init__(self, source: FrameSource, depth: int = 4):
         self.source, self.kind, self.fps, self.live = source, source.kind, source.fps, source.live
         self.name = getattr(source, "name", source.kind)
+        self.path = getattr(source, "path", None)
         self.depth = depth
         self.decode_ms: list[float] = []
 

@@ -19,8 +19,10 @@ from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
 from fer.evaluation.evaluate import evaluate_split
 from fer.evaluation.report import write_report
+from fer.training.config_checks import check_train_config
 from fer.training.history import MetricHistory
 from fer.training.module import FERModule
+from fer.training.resume import check_resume
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ def find(callbacks: list[Any], kind: type) -> Any:
 
 def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     """Fit and test as configured. Returns the final metrics, including `cfg.optimized_metric`."""
+    check_train_config(cfg)
+    check_resume(cfg)  # before Lightning opens ckpt_path: a bad file is named, never retried unsafely
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
