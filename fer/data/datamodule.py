@@ -7,13 +7,14 @@ from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, Dataset
 
 from fer.constants import CLASSES, NUM_CLASSES
 from fer.data.augment import AugmentConfig, BatchAugment, build_sample_transform
 from fer.data.class_weights import balanced_class_weights
 from fer.data.load import load_fer2013
 from fer.data.preprocess import to_model_input
+from fer.data.sharding import batch_sampler
 from fer.data.splits import FERSplits, LabeledImages
 from fer.errors import DataError
 
@@ -88,10 +89,10 @@ class FERDataModule(L.LightningDataModule):
         if len(data) == 0:
             raise DataError(f"the {split} split is empty in {self.splits.source}")
         transform = build_sample_transform(self.augment_cfg) if train else None
-        sampler = RandomSampler(data) if train else SequentialSampler(data)
         size = self.batch_size if train else self.eval_batch_size
-        # drop_last avoids a one-image BatchNorm batch at the end of an epoch.
-        batches = BatchSampler(sampler, size, drop_last=train and len(data) > size)
+        # Under DDP each process loads its own share; outside a Trainer (eval, TTA) there is one process.
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
+        batches = batch_sampler(len(data), size, train, rank, world, self.seed)
         return DataLoader(
             FaceBatches(data, transform),
             sampler=batches,

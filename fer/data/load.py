@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -77,11 +78,18 @@ def read_source(kind: str, path: Path) -> FERSplits:
 
 
 def load_fer2013(root: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> FERSplits:
-    """Decode FER-2013 once; later calls load the uint8 tensors from cache_dir in about a second."""
+    """Decode FER-2013 once; later calls load the uint8 tensors from cache_dir in about a second.
+
+    Several processes (DDP ranks, parallel sweep jobs) may ask at once: the first takes a lock and builds
+    the cache, the others wait on the lock and then read the finished file.
+    """
     kind, path = resolve_source(root)
-    cache_file = None
-    if cache_dir is not None:
-        cache_file = Path(cache_dir) / f"fer2013-{kind}-{fingerprint(kind, path)}.pt"
+    if cache_dir is None:
+        return _decode(kind, path, None)
+    cache_file = Path(cache_dir) / f"fer2013-{kind}-{fingerprint(kind, path)}.pt"
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache_file.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if cache_file.is_file():
             try:
                 splits = FERSplits(**_unpack(torch.load(cache_file, weights_only=True)))
@@ -90,12 +98,16 @@ def load_fer2013(root: str | os.PathLike, cache_dir: str | os.PathLike | None = 
                 return splits
             except Exception as err:  # a stale or truncated cache is rebuilt, not fatal
                 log.warning("ignoring unreadable cache %s (%s)", cache_file, err)
+        return _decode(kind, path, cache_file)
+
+
+def _decode(kind: str, path: Path, cache_file: Path | None) -> FERSplits:
     splits = read_source(kind, path)
     if len(splits.train) == 0 and len(splits.val) == 0:
         raise DataError(f"FER-2013 at {path} contains no readable images.\n{DATA_HELP}")
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp")
+        # Written beside and renamed into place, so no reader ever sees half a file.
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
         torch.save(_pack(splits), tmp)
         tmp.replace(cache_file)
     _report(splits)

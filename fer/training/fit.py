@@ -89,7 +89,8 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     best_path = checkpoint.best_model_path if checkpoint is not None else ""
     if checkpoint is not None and checkpoint.best_model_score is not None:
         metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
-    if cfg.get("test", True):
+    # Under DDP every rank gets here; one of them scores the full test split and writes the report.
+    if cfg.get("test", True) and trainer.is_global_zero:
         report = write_test_report(cfg, module, datamodule, best_path, rows, train_time, metrics, trainer, command)
         metrics["test/acc"] = report["accuracy"]
         metrics["test/macro_f1"] = report["macro_f1"]

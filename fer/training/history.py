@@ -40,7 +40,7 @@ class MetricHistory(L.Callback):
         if trainer.optimizers:
             row["lr"] = float(trainer.optimizers[0].param_groups[0]["lr"])
         self.rows = [r for r in self.rows if r["epoch"] != row["epoch"]] + [row]
-        if self.path is not None:
+        if self.path is not None and trainer.is_global_zero:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.rows, indent=1))
 

@@ -19,6 +19,7 @@ from torchvision.transforms import v2
 from fer.constants import CLASSES
 from fer.errors import ConfigError
 from fer.models import create_model, models_accepting
+from fer.training.distributed import finite_on_all_ranks
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class FERModule(L.LightningModule):
             x, target = self.mix(x, y)
         logits = self(x)
         loss = self.loss(logits, target)
-        if not torch.isfinite(loss):
+        if not finite_on_all_ranks(self.trainer, loss):
             # Skip the update and stop: the best checkpoint so far stays intact.
             log.error("non-finite training loss (%s) at epoch %d step %d; stopping the run and keeping the best "
                       "checkpoint. Lower optim.lr or check the data.", loss.item(), self.current_epoch,
@@ -141,7 +142,10 @@ class FERModule(L.LightningModule):
         preds = logits.detach().argmax(1)
         self.metrics[_key(stage)].update(preds, y)
         on_step = stage == "train"
-        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=len(y))
+        # Validation and test losses are averaged over every rank's faces (torchmetrics syncs acc/f1 itself);
+        # the training loss stays per rank, which spares an all-reduce on every step.
+        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=len(y),
+                 sync_dist=not on_step)
         self.log_dict(self.metrics[_key(stage)], on_step=False, on_epoch=True, prog_bar=stage != "train",
                       batch_size=len(y))
 
