@@ -9,9 +9,10 @@ import sys
 import time
 
 import pytest
+import torch
 
 from fer.training import precision
-from fer.training.budget import choose_size, epochs_that_fit, process_age_s
+from fer.training.budget import BudgetPlan, DeadlineGuard, choose_size, epochs_that_fit, process_age_s
 from fer.training.fit import train
 from fer.training.precision import Hardware, resolve
 from tests.conftest import ROOT
@@ -80,4 +81,44 @@ def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_pa
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history) == plan["epochs"] >= 1
     final_lr = cfg.optim.lr / 25 / 1e4  # OneCycleLR: max_lr / div_factor / final_div_factor
-    assert history[-1]["lr"] == pytest.approx(final_lr, rel=1e-3)
+    assert plan["last_step_lr"] == pytest.approx(final_lr, rel=1e-3)
+
+
+class FakeTrainer:
+    """The few Trainer attributes DeadlineGuard reads."""
+
+    def __init__(self, sched, opt):
+        self.lr_scheduler_configs = [type("C", (), {"scheduler": sched})()]
+        self.optimizers = [opt]
+        self.should_stop = False
+        self.current_epoch = 0
+
+
+def one_cycle(total: int):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=total)
+
+
+def test_guard_moves_a_late_schedule_to_its_end_and_stops():
+    now = time.time()
+    plan = BudgetPlan(budget_s=100, started_at=now - 100, model_kwargs={}, epochs=3, epoch_s=30, reserve_s=5)
+    opt, sched = one_cycle(50)
+    trainer, guard = FakeTrainer(sched, opt), DeadlineGuard(plan)
+    guard.on_train_start(trainer, None)
+    guard._start = now - 50  # half the planned steps' time is gone, but the deadline has passed
+    sched.step()             # Lightning steps the scheduler before on_train_batch_end
+    guard.on_train_batch_end(trainer, None, None, None, 0)
+    assert trainer.should_stop and sched.last_epoch == 49
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 / 25 / 1e4, rel=1e-6)
+
+
+def test_guard_leaves_a_schedule_on_time_alone():
+    now = time.time()
+    plan = BudgetPlan(budget_s=1000, started_at=now, model_kwargs={}, epochs=3, epoch_s=30, reserve_s=5)
+    opt, sched = one_cycle(50)
+    trainer, guard = FakeTrainer(sched, opt), DeadlineGuard(plan)
+    guard.on_train_start(trainer, None)
+    for _ in range(3):
+        sched.step()
+        guard.on_train_batch_end(trainer, None, None, None, 0)
+    assert not trainer.should_stop and sched.last_epoch == 3 and guard.fast_forwarded == 0

@@ -58,6 +58,8 @@ class BudgetPlan:
     train_batches: int | None = None  # set when even one full epoch does not fit
     val_s: float = 0.0           # one validation pass
     epoch_overhead_s: float = 0.0
+    steps_run: int = 0           # filled in by DeadlineGuard during the fit
+    last_step_lr: float | None = None  # the learning rate of the last optimizer step
     measured: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -73,6 +75,7 @@ class BudgetPlan:
         out["started_at"] = round(self.started_at, 1)
         out["epoch_s"] = round(self.epoch_s, 2)
         out["reserve_s"] = round(self.reserve_s, 1)
+        out["end_s"] = round(time.time() - self.started_at, 1)  # budget seconds used when summarised
         return out
 
 
@@ -242,6 +245,10 @@ class DeadlineGuard(L.Callback):
         # The last validation pass and epoch bookkeeping come after the last training step.
         return self.plan.fit_deadline - self.plan.val_s - self.plan.epoch_overhead_s
 
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.plan.last_step_lr = float(trainer.optimizers[0].param_groups[0]["lr"])
+        self.plan.steps_run += 1
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         # Lightning has stepped the schedulers for this batch already.
         configs = trainer.lr_scheduler_configs
@@ -252,14 +259,13 @@ class DeadlineGuard(L.Callback):
                 self._stop(trainer)
             return
         span = max(1e-6, self._train_end() - self._start)
-        target = math.ceil(min(1.0, (time.time() - self._start) / span) * (total - 1))
-        if target <= sched.last_epoch:
-            return
-        target = min(target, total - 1)
-        self.fast_forwarded += target - sched.last_epoch
-        sched.last_epoch = target - 1
-        sched.step()  # applies the learning rate (and momentum) of step `target`
-        if target >= total - 1:
+        target = min(total - 1, math.ceil(min(1.0, (time.time() - self._start) / span) * (total - 1)))
+        if target > sched.last_epoch:
+            self.fast_forwarded += target - sched.last_epoch
+            sched.last_epoch = target - 1
+            sched.step()  # applies the learning rate (and momentum) of step `target`
+        # Once moved forward, the schedule ends before the planned batches do: stop at its last step.
+        if self.fast_forwarded and sched.last_epoch >= total - 1:
             self._stop(trainer)
 
     def _stop(self, trainer: L.Trainer) -> None:

@@ -96,6 +96,8 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     if checkpoint is not None and checkpoint.best_model_score is not None:
         metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
     if cfg.get("test", True):
+        if plan is not None:
+            run_meta["budget"] = plan.summary()  # now with the steps run and the last learning rate
         report = write_test_report(cfg, module, datamodule, best_path, rows, train_time, metrics, trainer, command,
                                    run_meta)
         metrics["test/acc"] = report["accuracy"]
