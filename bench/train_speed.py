@@ -1,15 +1,20 @@
 """Training throughput: the full pipeline (DataModule + augmentation + Lightning Trainer + callbacks +
-logging) against a bare torch loop over the same in-memory tensors, for several precision settings.
+logging) against a bare torch loop over the same in-memory tensors, for several precision settings, and
+how close each comes to the machine's limit: the model's training FLOPs x images/s as a fraction of a
+2048x2048 matmul's GFLOPS on the same threads (fp32, and bf16 where the CPU has native bf16).
 
     python bench/train_speed.py --data ../shared/data/fer2013            # one full cnn4 epoch per row
     python bench/train_speed.py --data ... --batches 60 --out -          # quick look, print only
+    ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python bench/train_speed.py ...   # an AVX2-only CPU
 
-Writes the `## Training speed` section of docs/benchmarks.md.
+Writes the `## Training speed, <CPU capability>` section of docs/benchmarks.md; settings in bf16 are
+skipped on CPUs without native bf16 (emulated, about 10x slower).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -27,8 +32,9 @@ from common import ROOT, machine_line, write_section  # noqa: E402
 from fer.data.datamodule import FERDataModule  # noqa: E402
 from fer.data.preprocess import to_model_input  # noqa: E402
 from fer.training.fit import build_module, instantiate_group  # noqa: E402
+from fer.training.precision import cpu_hardware  # noqa: E402
 
-HEADING = "## Training speed"
+HEADING = "## Training speed, {capability}"
 # name -> (trainer precision, channels_last, augmentation mode)
 SETTINGS = {
     "fp32": ("32-true", False, "per_sample"),
@@ -102,6 +108,31 @@ def bare_images_per_s(cfg, batches) -> float:
     return len(order) * cfg.data.batch_size / (time.perf_counter() - start)
 
 
+def matmul_gflops(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> float:
+    """Best-of-`reps` GFLOPS of an n x n matmul: the machine's practical peak on these threads."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def train_flops_per_image(cfg, batch: int = 8) -> float:
+    """Forward + backward FLOPs of one training image, counted by torch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from fer.models import create_model
+
+    net = create_model(cfg.model.name, num_classes=7, **cfg.model.kwargs)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        F.cross_entropy(net(torch.randn(batch, 1, 48, 48)), torch.zeros(batch, dtype=torch.long)).backward()
+    return counter.get_total_flops() / batch
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="FER-2013 root")
@@ -111,38 +142,58 @@ def main() -> None:
     ap.add_argument("--out", default="docs", help="'-' prints only")
     args = ap.parse_args()
     names = [s.strip() for s in args.settings.split(",") if s.strip()]
+    hw = cpu_hardware()
+    skipped = [n for n in names if SETTINGS[n][0].startswith("bf16") and not hw.native_bf16]
+    names = [n for n in names if n not in skipped]
     unknown = [n for n in names if n not in SETTINGS]
     if unknown:
         sys.exit(f"unknown settings {unknown}; choose from: {', '.join(SETTINGS)}")
     L.seed_everything(0)
+    peak = {"fp32": matmul_gflops(torch.float32)}
+    if hw.native_bf16:
+        peak["bf16"] = matmul_gflops(torch.bfloat16)
+    print(f"{hw.cpu_capability}: matmul peak " + ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in peak.items()))
     rows = []
+    flops = None
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             precision, cl, aug = SETTINGS[name]
             cfg = compose_cfg(args.data, Path(tmp), args.model, precision, cl, aug, args.batches)
+            flops = flops or train_flops_per_image(cfg)
             bare = bare_images_per_s(cfg, args.batches)
             full = pipeline_images_per_s(cfg)
             rows.append((name, precision, cl, aug, bare, full))
             print(f"{name:36s} bare {bare:7.1f} img/s  pipeline {full:7.1f} img/s  ratio {bare / full:.3f}",
                   flush=True)
+    capability = hw.cpu_capability
     span = f"{args.batches} batches of 64" if args.batches else "one full epoch (28,709 images, batch 64)"
     command = "python bench/train_speed.py " + " ".join(sys.argv[1:])
-    lines = [HEADING, "", f"`{command}`", "",
-             f"- Machine: {machine_line(torch.get_num_threads())}.",
+    heading = HEADING.format(capability=capability)
+    lines = [heading, "", f"`{command}`", "",
+             f"- Machine: {machine_line(torch.get_num_threads())}; CPU capability {capability} "
+             f"({hw.reason}); load average at the end {os.getloadavg()[0]:.1f}.",
+             "- Peak: best 2048x2048 matmul on these threads, " +
+             ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in peak.items()) + "."
+             + (f" Skipped (bf16 emulated here): {', '.join(skipped)}." if skipped else ""),
+             f"- Model FLOPs per training image (forward + backward, FlopCounterMode): {flops / 1e6:.0f} M; "
+             "achieved GFLOPS = FLOPs/image x pipeline images/s, as a fraction of the peak of the precision "
+             "the convolutions run in.",
              f"- Model: {args.model}, Adam, balanced class weights; each row times {span} of training "
              "(validation excluded) through the bare loop and through the full pipeline.",
              "- Target: pipeline overhead ratio (bare img/s ÷ pipeline img/s) <= 1.10.", "",
-             "| setting | precision | channels_last | augmentation | bare loop img/s | full pipeline img/s | ratio "
-             "| epoch (pipeline) |",
-             "|---|---|---|---|---:|---:|---:|---:|"]
+             "| setting | CPU | precision | channels_last | augmentation | bare loop img/s | full pipeline img/s "
+             "| ratio | epoch (pipeline) | achieved GFLOPS | fraction of peak |",
+             "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for name, precision, cl, aug, bare, full in rows:
-        lines.append(f"| {name} | {precision} | {cl} | {aug} | {bare:.0f} | {full:.0f} | {bare / full:.3f} | "
-                     f"{28709 / full:.0f} s |")
+        achieved = flops * full / 1e9
+        ref = peak["bf16"] if precision.startswith("bf16") else peak["fp32"]
+        lines.append(f"| {name} | {capability} | {precision} | {cl} | {aug} | {bare:.0f} | {full:.0f} | "
+                     f"{bare / full:.3f} | {28709 / full:.0f} s | {achieved:.1f} | {achieved / ref:.1%} |")
     text = "\n".join(lines) + "\n"
     if args.out == "-":
         print(text)
     else:
-        write_section(HEADING, text)
+        write_section(heading, text)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ def write_report(
 
 def render_markdown(report: dict[str, Any], history: Sequence[dict[str, Any]] | None) -> str:
     lines = ["# FER-2013 evaluation report", ""]
-    for key in ("checkpoint", "split", "tta", "command", "train_command", "epochs", "train_time_s", "device"):
+    for key in ("checkpoint", "split", "tta", "command", "train_command", "epochs", "train_time_s", "device",
+                "cpu_capability", "precision", "precision_reason", "channels_last", "budget"):
         if report.get(key) not in (None, ""):
             lines.append(f"- **{key}**: `{report[key]}`")
     for note in report.get("data_notes") or []:

@@ -19,9 +19,12 @@ from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
 from fer.evaluation.evaluate import evaluate_split
 from fer.evaluation.report import write_report
+from fer.training.budget import DeadlineGuard, plan_budget
 from fer.training.config_checks import check_train_config
+from fer.training.distill import attach_distiller
 from fer.training.history import MetricHistory
 from fer.training.module import FERModule
+from fer.training.precision import resolve_config
 from fer.training.resume import check_resume
 
 log = logging.getLogger(__name__)
@@ -62,19 +65,26 @@ def find(callbacks: list[Any], kind: type) -> Any:
 
 def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     """Fit and test as configured. Returns the final metrics, including `cfg.optimized_metric`."""
+    called_at = time.time()
     check_train_config(cfg)
     check_resume(cfg)  # before Lightning opens ckpt_path: a bad file is named, never retried unsafely
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
     out_dir = Path(cfg.paths.output_dir)
+    hardware = resolve_config(cfg)  # `auto` precision and channels_last -> this machine's choice
     datamodule = FERDataModule(**OmegaConf.to_container(cfg.data, resolve=True))
+    plan = plan_budget(cfg, datamodule, called_at) if cfg.get("budget") else None
+    if plan is not None and cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)  # the warm-up drew random numbers
     module = build_module(cfg, datamodule)
-    callbacks = instantiate_group(cfg.get("callbacks"))
+    attach_distiller(module, cfg.get("distill"))
+    callbacks = instantiate_group(cfg.get("callbacks")) + ([DeadlineGuard(plan)] if plan else [])
     loggers = instantiate_group(cfg.get("logger"))
     trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(out_dir))
+    run_meta = {**hardware.summary(), **({"budget": plan.summary()} if plan else {})}
     for lg in trainer.loggers:
-        lg.log_hyperparams(flatten(OmegaConf.to_container(cfg, resolve=True)))
+        lg.log_hyperparams(flatten({**OmegaConf.to_container(cfg, resolve=True), **run_meta}))
 
     metrics: dict[str, float] = {}
     started = time.perf_counter()
@@ -91,7 +101,10 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
         metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
     # Under DDP every rank gets here; one of them scores the full test split and writes the report.
     if cfg.get("test", True) and trainer.is_global_zero:
-        report = write_test_report(cfg, module, datamodule, best_path, rows, train_time, metrics, trainer, command)
+        if plan is not None:
+            run_meta["budget"] = plan.summary()  # now with the steps run and the last learning rate
+        report = write_test_report(cfg, module, datamodule, best_path, rows, train_time, metrics, trainer, command,
+                                   run_meta)
         metrics["test/acc"] = report["accuracy"]
         metrics["test/macro_f1"] = report["macro_f1"]
     return metrics
@@ -109,7 +122,7 @@ def scored_model(module: FERModule, best_path: str) -> LoadedModel:
 
 def write_test_report(cfg: DictConfig, module: FERModule, datamodule: FERDataModule, best_path: str,
                       rows: list[dict[str, Any]] | None, train_time: float, metrics: dict[str, float],
-                      trainer: L.Trainer, command: str) -> dict[str, Any]:
+                      trainer: L.Trainer, command: str, run_meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """Score the best checkpoint on the test split through the one evaluation path and write the report."""
     out_dir = Path(cfg.paths.output_dir)
     datamodule.setup()
@@ -130,6 +143,7 @@ def write_test_report(cfg: DictConfig, module: FERModule, datamodule: FERDataMod
             "device": str(module.device),
             "command": command,
             "best_val_acc": metrics.get("best_val/acc"),
+            **(run_meta or {}),
         },
         tb_writer=tb,
     )

@@ -87,6 +87,8 @@ class FERModule(L.LightningModule):
                 for s in STAGES
             }
         )
+        # Set by fer.training.distill.attach_distiller; a plain object, so its teachers are never saved.
+        self.distiller = None
 
     @staticmethod
     def _build_mix(mixup: float, cutmix: float, n: int):
@@ -114,6 +116,8 @@ class FERModule(L.LightningModule):
             x, target = self.mix(x, y)
         logits = self(x)
         loss = self.loss(logits, target)
+        if self.distiller is not None:
+            loss = self.distiller.loss(self, x, logits, loss)
         if not finite_on_all_ranks(self.trainer, loss):
             # Skip the update and stop: the best checkpoint so far stays intact.
             log.error("non-finite training loss (%s) at epoch %d step %d; stopping the run and keeping the best "

@@ -1,0 +1,277 @@
+"""Training to a wall-clock budget: measure, then size the schedule so it ends on time and complete.
+
+A short warm-up fit (a few timed training batches and a timed validation pass) measures this machine's
+throughput in the run's own precision and pipeline. From that, the plan picks the widest model of a
+small ladder that still gets `min_epochs` epochs, and the number of epochs that fit in what is left of
+the budget after start-up and the final test/report. The one-cycle schedule is built for exactly those
+epochs, so it reaches its final learning rate; `DeadlineGuard` keeps to the deadline if the machine turns
+out slower than measured (another job takes the cores), still ending with the schedule complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from fer.data.datamodule import FERDataModule
+from fer.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (Linux); 0 elsewhere, so the budget counts from the call."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return max(0.0, float(Path("/proc/uptime").read_text().split()[0]) - started)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+@dataclass
+class Throughput:
+    """Measured seconds per training batch and per validation pass of one model size."""
+
+    kwargs: dict[str, Any]
+    train_batch_s: float
+    val_pass_s: float
+    epoch_s: float = 0.0
+
+
+@dataclass
+class BudgetPlan:
+    budget_s: float
+    started_at: float            # time.time() the budget counts from
+    model_kwargs: dict[str, Any]
+    epochs: int
+    epoch_s: float               # predicted training + validation seconds per epoch
+    reserve_s: float             # kept for the final test and report
+    train_batches: int | None = None  # set when even one full epoch does not fit
+    val_s: float = 0.0           # one validation pass
+    epoch_overhead_s: float = 0.0
+    steps_run: int = 0           # filled in by DeadlineGuard during the fit
+    last_step_lr: float | None = None  # the learning rate of the last optimizer step
+    measured: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def deadline(self) -> float:
+        return self.started_at + self.budget_s
+
+    @property
+    def fit_deadline(self) -> float:
+        return self.deadline - self.reserve_s
+
+    def summary(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["started_at"] = round(self.started_at, 1)
+        out["epoch_s"] = round(self.epoch_s, 2)
+        out["reserve_s"] = round(self.reserve_s, 1)
+        out["end_s"] = round(time.time() - self.started_at, 1)  # budget seconds used when summarised
+        return out
+
+
+def epochs_that_fit(seconds_left: float, epoch_s: float, max_epochs: int) -> int:
+    return max(0, min(max_epochs, math.floor(seconds_left / max(epoch_s, 1e-6))))
+
+
+def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds_left: float, min_epochs: int,
+                max_epochs: int) -> tuple[int, int]:
+    """Index of the widest ladder entry that still fits `min_epochs` epochs, and its epoch count.
+
+    `epoch_s` holds a (measured or estimated) epoch time per ladder index; the ladder runs widest first.
+    When nothing reaches `min_epochs`, the smallest model gets what fits (at least one epoch).
+    """
+    for i in range(len(ladder)):
+        n = epochs_that_fit(seconds_left, epoch_s[i], max_epochs)
+        if n >= min_epochs:
+            return i, n
+    last = len(ladder) - 1
+    return last, max(1, epochs_that_fit(seconds_left, epoch_s[last], max_epochs))
+
+
+class _WarmupTimer(L.Callback):
+    """Times the training batches after the first `skip` (kernel set-up) and the validation pass."""
+
+    def __init__(self, skip: int):
+        self.skip = skip
+        self.train_times: list[float] = []
+        self.val_start = self.val_end = 0.0
+        self._t = 0.0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._t = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if batch_idx >= self.skip:
+            self.train_times.append(time.perf_counter() - self._t)
+
+    def on_validation_start(self, trainer, pl_module):
+        self.val_start = time.perf_counter()
+
+    def on_validation_end(self, trainer, pl_module):
+        self.val_end = time.perf_counter()
+
+
+def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], batches: int,
+            val_batches: int) -> Throughput:
+    """A throw-away fit of `batches` training batches and `val_batches` validation batches."""
+    from fer.training.fit import build_module  # fit imports this module
+
+    trial = cfg.copy()
+    with open_dict(trial):
+        trial.model.kwargs = kwargs
+        trial.optim.scheduler = "none"  # a few steps are too short for a one-cycle; timing is the same
+    module = build_module(trial, datamodule)
+    timer = _WarmupTimer(skip=min(2, batches - 1))
+    trainer = L.Trainer(
+        accelerator=cfg.trainer.get("accelerator", "auto"), devices=1, precision=cfg.trainer.precision,
+        max_epochs=1, limit_train_batches=batches, limit_val_batches=val_batches, num_sanity_val_steps=0,
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        callbacks=[timer], default_root_dir=cfg.paths.output_dir,
+    )
+    trainer.fit(module, datamodule=datamodule)
+    train_batches = len(datamodule.train_dataloader())
+    full_val = len(datamodule.val_dataloader())
+    per_val_batch = (timer.val_end - timer.val_start) / max(1, min(val_batches, full_val))
+    t = Throughput(dict(kwargs), sorted(timer.train_times)[len(timer.train_times) // 2],
+                   per_val_batch * full_val)
+    t.epoch_s = t.train_batch_s * train_batches + t.val_pass_s + float(cfg.budget.epoch_overhead_s)
+    log.info("warm-up %s: %.3f s per training batch, %.1f s per validation pass -> %.1f s per epoch",
+             kwargs, t.train_batch_s, t.val_pass_s, t.epoch_s)
+    return t
+
+
+def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | None = None) -> BudgetPlan:
+    """Measure and size the run; writes the chosen model kwargs and epochs into `cfg`."""
+    b = cfg.budget
+    if b.minutes is None or float(b.minutes) <= 0:
+        raise ConfigError("budget.minutes must be a positive number of minutes, e.g. budget.minutes=10")
+    if cfg.optim.scheduler != "onecycle":
+        raise ConfigError("a time budget needs a one-cycle schedule: use optim=sgd_onecycle")
+    budget_s = float(b.minutes) * 60.0
+    now = time.time()
+    # Start-up (imports, data loading, cache) counts when the budget runs from the process start.
+    started_at = now - process_age_s() if b.count_from == "process" else (called_at or now)
+    datamodule.setup()
+    ladder = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.ladder] or \
+        [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
+    batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
+
+    measured: dict[int, Throughput] = {}
+    first = int(b.measure_index) if 0 <= int(b.measure_index) < len(ladder) else 0
+    measured[first] = measure(cfg, datamodule, ladder[first], batches, val_batches)
+
+    def estimates() -> dict[int, float]:
+        # Unmeasured sizes scale by compute, conv cost ~ width^2 raised to `width_exponent` < 1, because
+        # narrow convolutions use the cores less well than wide ones.
+        ref = measured[first]
+        w0 = float(ref.kwargs.get("width", 1))
+        out = {}
+        for i, kw in enumerate(ladder):
+            if i in measured:
+                out[i] = measured[i].epoch_s
+            else:
+                ratio = (float(kw.get("width", w0)) / w0) ** (2 * float(b.width_exponent))
+                out[i] = ref.epoch_s * ratio
+        return out
+
+    def seconds_left(reserve: float) -> float:
+        return started_at + budget_s - reserve - time.time()
+
+    reserve = float(b.reserve_s) if b.reserve_s is not None else \
+        measured[first].val_pass_s * float(b.test_factor) + float(b.report_s)
+    idx, _ = choose_size(ladder, estimates(), seconds_left(reserve), int(b.min_epochs), int(b.max_epochs))
+    if idx not in measured:
+        measured[idx] = measure(cfg, datamodule, ladder[idx], batches, val_batches)
+        idx, _ = choose_size(ladder, estimates(), seconds_left(reserve), int(b.min_epochs), int(b.max_epochs))
+    if idx not in measured:  # the second measurement moved the choice again; settle on the estimate
+        log.info("budget: %s chosen from an estimated epoch time", ladder[idx])
+    if b.reserve_s is None:
+        reserve = measured.get(idx, measured[first]).val_pass_s * float(b.test_factor) + float(b.report_s)
+    epoch_s = estimates()[idx]
+    epochs = epochs_that_fit(seconds_left(reserve), epoch_s, int(b.max_epochs))
+    batches = None
+    if epochs < 1:
+        # Not even one full epoch fits (a slow or busy machine): one shorter epoch, its schedule complete.
+        t = measured.get(idx, measured[first])
+        fit_s = seconds_left(reserve) - t.val_pass_s - float(b.epoch_overhead_s)
+        batches = max(1, math.floor(fit_s / t.train_batch_s))
+        epochs, epoch_s = 1, batches * t.train_batch_s + t.val_pass_s + float(b.epoch_overhead_s)
+    chosen = measured.get(idx, measured[first])
+    plan = BudgetPlan(budget_s, started_at, ladder[idx], epochs, epoch_s, reserve, train_batches=batches,
+                      val_s=chosen.val_pass_s, epoch_overhead_s=float(b.epoch_overhead_s),
+                      measured=[asdict(t) for t in measured.values()])
+    with open_dict(cfg):
+        cfg.model.kwargs = ladder[idx]
+        cfg.trainer.max_epochs = epochs
+        cfg.trainer.min_epochs = 0  # lets DeadlineGuard stop inside the first epoch
+        cfg.trainer.num_sanity_val_steps = 0  # measured already; its time is better spent training
+        if batches is not None:
+            cfg.trainer.limit_train_batches = batches
+    log.info("budget %.1f min: %.0f s used before training; model %s, %d epoch(s) of ~%.1f s%s, %.0f s kept for "
+             "test and report", float(b.minutes), time.time() - started_at, ladder[idx], epochs, epoch_s,
+             f" ({batches} batches only)" if batches else "", reserve)
+    return plan
+
+
+class DeadlineGuard(L.Callback):
+    """Keeps the run inside its budget with its one-cycle schedule complete, however busy the machine gets.
+
+    The planned schedule counts steps; if the machine runs slower than in the warm-up, the schedule is
+    moved forward to the fraction of the training time already used, so it reaches its final learning
+    rate as the time runs out and the fit stops there (a last validation keeps the best checkpoint).
+    A machine faster than measured simply finishes the planned steps early.
+    """
+
+    def __init__(self, plan: BudgetPlan):
+        self.plan = plan
+        self.fast_forwarded = 0   # scheduler steps skipped to keep to the deadline
+        self.stopped_early = False
+        self._start = 0.0
+
+    def on_train_start(self, trainer, pl_module):
+        self._start = time.time()
+
+    def _train_end(self) -> float:
+        # The last validation pass and epoch bookkeeping come after the last training step.
+        return self.plan.fit_deadline - self.plan.val_s - self.plan.epoch_overhead_s
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.plan.last_step_lr = float(trainer.optimizers[0].param_groups[0]["lr"])
+        self.plan.steps_run += 1
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        # Lightning has stepped the schedulers for this batch already.
+        configs = trainer.lr_scheduler_configs
+        sched = configs[0].scheduler if configs else None
+        total = getattr(sched, "total_steps", None)
+        if total is None:  # not a one-cycle: only the hard stop applies
+            if time.time() > self.plan.fit_deadline:
+                self._stop(trainer)
+            return
+        span = max(1e-6, self._train_end() - self._start)
+        target = min(total - 1, math.ceil(min(1.0, (time.time() - self._start) / span) * (total - 1)))
+        if target > sched.last_epoch:
+            self.fast_forwarded += target - sched.last_epoch
+            sched.last_epoch = target - 1
+            sched.step()  # applies the learning rate (and momentum) of step `target`
+        # Once moved forward, the schedule ends before the planned batches do: stop at its last step.
+        if self.fast_forwarded and sched.last_epoch >= total - 1:
+            self._stop(trainer)
+
+    def _stop(self, trainer: L.Trainer) -> None:
+        if not self.stopped_early:
+            log.warning("budget: the machine ran slower than in the warm-up (other jobs on the cores?); the "
+                        "schedule was moved on by %d steps and the fit ends in epoch %d of %d, on time.",
+                        self.fast_forwarded, trainer.current_epoch + 1, self.plan.epochs)
+        self.stopped_early = True
+        trainer.should_stop = True

@@ -1,0 +1,124 @@
+"""Precision from the hardware, and training to a wall-clock budget, on synthetic data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from fer.training import precision
+from fer.training.budget import BudgetPlan, DeadlineGuard, choose_size, epochs_that_fit, process_age_s
+from fer.training.fit import train
+from fer.training.precision import Hardware, resolve
+from tests.conftest import ROOT
+from tests.test_training import FAST, make_cfg
+
+AMX = Hardware("cpu", "AVX512", True, reason="CPU AVX512 with AMX")
+AVX2 = Hardware("cpu", "AVX2", False, reason="CPU AVX2 without AMX or AVX512-BF16")
+
+
+def test_auto_precision_follows_native_bf16():
+    assert resolve("auto", "auto", hw=AMX).precision == "bf16-mixed"
+    assert resolve("auto", "auto", hw=AMX).channels_last is True
+    assert resolve("auto", "auto", hw=AVX2).precision == "32-true"
+    assert resolve("auto", "auto", hw=AVX2).channels_last is False
+    old_gpu = Hardware("cuda", "AVX2", False, gpu_name="Tesla T4")
+    assert resolve("auto", None, hw=old_gpu).precision == "16-mixed"
+    assert resolve("32-true", True, hw=AMX).precision == "32-true"
+
+
+def test_explicit_bf16_without_native_kernels_warns(caplog):
+    with caplog.at_level(logging.WARNING, logger=precision.__name__):
+        r = resolve("bf16-mixed", False, hw=AVX2)
+    assert r.precision == "bf16-mixed"
+    assert "10x slower" in caplog.text and "trainer.precision=auto" in caplog.text
+
+
+CAPABILITY = ("import json, torch; from fer.training.precision import cpu_hardware, choose_precision; "
+              "hw = cpu_hardware(); print(json.dumps([torch.backends.cpu.get_cpu_capability(), "
+              "choose_precision(hw), hw.reason]))")
+
+
+@pytest.mark.parametrize("env", [{"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+                                 {"ONEDNN_MAX_CPU_ISA": "AVX2"}, {"ATEN_CPU_CAPABILITY": "avx2"}])
+def test_emulated_avx2_resolves_to_fp32(env, monkeypatch):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    out = subprocess.run([sys.executable, "-c", CAPABILITY], capture_output=True, text=True, cwd=ROOT, check=True)
+    capability, chosen, reason = json.loads(out.stdout)
+    assert chosen == "32-true", reason
+
+
+def test_plan_takes_the_widest_model_that_gets_min_epochs():
+    ladder = [{"width": 48}, {"width": 32}, {"width": 16}]
+    assert choose_size(ladder, {0: 100.0, 1: 50.0, 2: 20.0}, 600, min_epochs=8, max_epochs=60) == (1, 12)
+    assert choose_size(ladder, {0: 10.0, 1: 5.0, 2: 2.0}, 600, min_epochs=8, max_epochs=40) == (0, 40)
+    # nothing reaches min_epochs: the smallest gets what fits, at least one epoch
+    assert choose_size(ladder, {0: 900.0, 1: 700.0, 2: 650.0}, 600, min_epochs=8, max_epochs=60) == (2, 1)
+    assert epochs_that_fit(59.9, 6.0, 60) == 9
+    assert process_age_s() > 0
+
+
+def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_path):
+    """A 30-second budget: the run, test and report included, ends within ±15% and the LR schedule completes."""
+    budget_s = 30.0
+    cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", f"budget.minutes={budget_s / 60}",
+                   "budget.count_from=call", "budget.warmup_batches=4", "budget.min_epochs=2",
+                   "budget.ladder=[{width:8,dropout:0.1}]", "budget.measure_index=0", "trainer.precision=32-true",
+                   "budget.max_epochs=1000", "budget.report_s=6", "logger=csv", *FAST)
+    start = time.time()
+    train(cfg)
+    elapsed = time.time() - start
+    assert abs(elapsed - budget_s) <= 0.15 * budget_s, elapsed
+    report = json.loads((tmp_path / "report.json").read_text())
+    plan = report["budget"]
+    assert report["precision"] in ("bf16-mixed", "32-true") and report["cpu_capability"]
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert len(history) == plan["epochs"] >= 1
+    final_lr = cfg.optim.lr / 25 / 1e4  # OneCycleLR: max_lr / div_factor / final_div_factor
+    assert plan["last_step_lr"] == pytest.approx(final_lr, rel=1e-3)
+
+
+class FakeTrainer:
+    """The few Trainer attributes DeadlineGuard reads."""
+
+    def __init__(self, sched, opt):
+        self.lr_scheduler_configs = [type("C", (), {"scheduler": sched})()]
+        self.optimizers = [opt]
+        self.should_stop = False
+        self.current_epoch = 0
+
+
+def one_cycle(total: int):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=total)
+
+
+def test_guard_moves_a_late_schedule_to_its_end_and_stops():
+    now = time.time()
+    plan = BudgetPlan(budget_s=100, started_at=now - 100, model_kwargs={}, epochs=3, epoch_s=30, reserve_s=5)
+    opt, sched = one_cycle(50)
+    trainer, guard = FakeTrainer(sched, opt), DeadlineGuard(plan)
+    guard.on_train_start(trainer, None)
+    guard._start = now - 50  # half the planned steps' time is gone, but the deadline has passed
+    sched.step()             # Lightning steps the scheduler before on_train_batch_end
+    guard.on_train_batch_end(trainer, None, None, None, 0)
+    assert trainer.should_stop and sched.last_epoch == 49
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 / 25 / 1e4, rel=1e-6)
+
+
+def test_guard_leaves_a_schedule_on_time_alone():
+    now = time.time()
+    plan = BudgetPlan(budget_s=1000, started_at=now, model_kwargs={}, epochs=3, epoch_s=30, reserve_s=5)
+    opt, sched = one_cycle(50)
+    trainer, guard = FakeTrainer(sched, opt), DeadlineGuard(plan)
+    guard.on_train_start(trainer, None)
+    for _ in range(3):
+        sched.step()
+        guard.on_train_batch_end(trainer, None, None, None, 0)
+    assert not trainer.should_stop and sched.last_epoch == 3 and guard.fast_forwarded == 0
