@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,16 @@ class HeadlessSummary:
     output: str = ""
     jsonl: str = ""
     written: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the frame loop: decode to written output, start-up excluded
+    frame_ms: list[float] = field(default_factory=list)  # per frame, decode to written output
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def p95_ms(self) -> float:
+        return float(np.percentile(self.frame_ms, 95)) if self.frame_ms else 0.0
 
 
 def frame_record(result: FrameResult, index: int, name: str) -> dict[str, Any]:
@@ -109,10 +120,14 @@ def run_headless(pipeline: LivePipeline, source: FrameSource, output: str | Path
     jsonl_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with jsonl_path.open("w") as lines:
+            start = last = time.perf_counter()
             for step in run_frames(pipeline, source, style, max_frames):
                 sink.write(step.canvas, step.frame.name)
                 record = frame_record(step.result, step.frame.index, step.frame.name)
                 lines.write(json.dumps(record) + "\n")
+                now = time.perf_counter()
+                summary.frame_ms.append((now - last) * 1e3)
+                summary.seconds, last = now - start, now
                 summary.frames += 1
                 if record["label"] is not None:
                     summary.frames_with_faces += 1
