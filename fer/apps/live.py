@@ -65,7 +65,7 @@ def run(cfg: dict[str, Any]) -> int:
                 s = run_headless(pipeline, source, cfg["output"], cfg.get("jsonl"), style, cfg.get("max_frames"))
                 log.info("%d frames (%d with a face) -> %s and %s; labels: %s", s.frames, s.frames_with_faces,
                          s.output, s.jsonl, s.labels or "none")
-                log.info("%.1f fps over %.2f s, p95 frame time %.1f ms (decode to written output)",
+                log.info("%.1f fps (%.2f s from the first frame to the closed output), p95 frame time %.1f ms",
                          s.fps, s.seconds, s.p95_ms)
                 if s.frames_with_faces == 0:
                     log.warning("no face was found in any frame")
