@@ -49,9 +49,9 @@ def main(cfg: DictConfig) -> float:
         torch.set_num_threads(threads)
         models = load_ensemble(paths, device)
     data = load_split(cfg.data.root, cfg.split, cfg.data.cache_dir)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     probs, targets = evaluate_split(models, data.faces, cfg.tta, batch_size=cfg.data.eval_batch_size)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     # A checkpoint inside a training run (<run>/checkpoints/x.ckpt) brings its curves and command along.
     run_dir = Path(paths[0]).parent.parent
     single = len(paths) == 1
@@ -66,11 +66,12 @@ def main(cfg: DictConfig) -> float:
         history=history,
         meta={"checkpoint": ", ".join(map(str, paths)), "split": cfg.split, "tta": cfg.tta,
               "data": data.source, "data_notes": data.notes, "backend": backend,
-              "scoring_seconds": round(seconds, 2),
+              "scoring_seconds": round(seconds, 2), "scoring_cpu_seconds": round(cpu, 2),
               "command": command_line("eval.py"), "train_command": train_command},
     )
     print(f"{cfg.split} accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
-          f"({len(paths)} checkpoint(s), tta={cfg.tta}, {backend}, {len(targets)} faces scored in {seconds:.1f} s) "
+          f"({len(paths)} checkpoint(s), tta={cfg.tta}, {backend}, {len(targets)} faces scored in {seconds:.1f} s, "
+          f"CPU {cpu:.1f} s) "
           f"-> {cfg.paths.output_dir}")
     return report["accuracy"]
 

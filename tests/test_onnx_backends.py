@@ -176,3 +176,19 @@ def test_check_output_refuses_folders_and_existing_files(tmp_path):
     with pytest.raises(OutputError, match="exists; pass --force"):
         check_output(tmp_path / "m.onnx")
     assert check_output(tmp_path / "m.onnx", force=True) == tmp_path / "m.onnx"
+
+
+def test_bundled_onnx_is_the_bundled_network():
+    from fer.checkpoints import BUNDLED_INT8, BUNDLED_MODEL, BUNDLED_ONNX
+
+    if not (BUNDLED_MODEL.is_file() and BUNDLED_ONNX.is_file()):
+        pytest.skip("no bundled model in fer/weights")
+    names, meta = read_onnx_metadata(BUNDLED_ONNX)
+    assert names == list(CLASSES) and meta["model"] == "fastcnn" and "FER-2013" in meta["data"]
+    faces = synthetic_faces(32, seed=5)
+    torch_backend = open_backend(BUNDLED_MODEL, "torch")
+    assert compare(torch_backend, open_backend(BUNDLED_ONNX, "onnxruntime"), faces)["max_prob_diff"] < 1e-5
+    if BUNDLED_INT8.is_file():
+        assert compare(torch_backend, open_backend(BUNDLED_INT8, "onnxruntime"), faces)["max_prob_diff"] < 0.25
+    assert EmotionClassifier.from_path(None).backend.path == str(BUNDLED_ONNX)
+    assert EmotionClassifier.from_path(None, backend="torch").backend.path == str(BUNDLED_MODEL)
