@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +25,9 @@ EVAL = [sys.executable, "scripts/eval.py"]
 
 def run_eval(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
     out = tmp_path / "eval_out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's fer, even where another one is installed
     return subprocess.run([*EVAL, f"hydra.run.dir={out}", *overrides], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=env)
 
 
 def test_training_report_and_eval_script_agree_to_the_last_digit(folder_dataset, tmp_path):
@@ -36,8 +38,10 @@ def test_training_report_and_eval_script_agree_to_the_last_digit(folder_dataset,
     trained = json.loads((run / "report.json").read_text())
     best = trained["checkpoint"]
     assert Path(best).name.startswith("best-")
+    # Training scores with torch; so does this run (classifier.backend=onnxruntime agrees within fp32
+    # rounding, test_eval_script_backends_agree).
     res = run_eval(tmp_path, f"ckpt={best}", f"data.root={folder_dataset}", "split=test",
-                   f"data.cache_dir={tmp_path / 'cache'}")
+                   f"data.cache_dir={tmp_path / 'cache'}", "classifier.backend=torch")
     assert res.returncode == 0, res.stderr[-2000:]
     scored = json.loads((tmp_path / "eval_out" / "report.json").read_text())
     assert scored["accuracy"] == trained["accuracy"] and scored["macro_f1"] == trained["macro_f1"]
@@ -116,3 +120,34 @@ def test_a_model_with_classes_in_another_order_is_scored_by_name(tmp_path):
     faces = LabeledImages(torch.zeros(4, 48, 48, dtype=torch.uint8), torch.full((4,), CLASSES.index("happy")))
     probs, targets = evaluate_split([model], faces)
     assert probs.argmax(1).tolist() == [CLASSES.index("happy")] * 4
+
+
+def test_eval_script_backends_agree(tmp_path):
+    from tests.live_helpers import lightning_style_checkpoint
+
+    write_faces(tmp_path / "faces" / "test", 3, 48, False, ".png", prefix="PublicTest_")
+    ckpt = lightning_style_checkpoint(tmp_path / "m.ckpt")
+    reports = {}
+    for backend in ("torch", "onnxruntime"):
+        res = run_eval(tmp_path / backend, f"ckpt={ckpt}", f"data.root={tmp_path / 'faces'}", "split=test",
+                       f"classifier.backend={backend}", "tta=flip")
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert f"{backend}, 21 faces scored" in res.stdout
+        reports[backend] = json.loads((tmp_path / backend / "eval_out" / "report.json").read_text())
+        assert reports[backend]["backend"] == backend
+    assert reports["torch"]["accuracy"] == reports["onnxruntime"]["accuracy"]
+    assert reports["torch"]["confusion_matrix"] == reports["onnxruntime"]["confusion_matrix"]
+
+
+def test_eval_script_refuses_an_onnx_file_for_torch(tmp_path):
+    from fer.checkpoints import export_onnx, load_model
+    from tests.live_helpers import lightning_style_checkpoint
+
+    write_faces(tmp_path / "faces" / "test", 1, 48, False, ".png", prefix="PublicTest_")
+    onnx_path = tmp_path / "m.onnx"
+    export_onnx(load_model(lightning_style_checkpoint(tmp_path / "m.ckpt")), onnx_path)
+    ok = run_eval(tmp_path / "a", f"ckpt={onnx_path}", f"data.root={tmp_path / 'faces'}", "split=test")
+    assert ok.returncode == 0 and "onnxruntime" in ok.stdout, ok.stderr[-2000:]
+    refused = run_eval(tmp_path / "b", f"ckpt={onnx_path}", f"data.root={tmp_path / 'faces'}", "split=test",
+                       "classifier.backend=torch")
+    assert refused.returncode == 2 and "runs with classifier.backend=onnxruntime" in refused.stderr

@@ -97,7 +97,7 @@ def test_frame_with_no_face(tmp_path):
 
 def config(tmp_path, **kw):
     cfg = {"ckpt": str(lightning_style_checkpoint(tmp_path / "m.ckpt")), "headless": True, "threads": 1,
-           "output": str(tmp_path / "o.mp4"), "detector": {"name": "haar", "haar": {"detect_scale": 0.5}}}
+           "output": str(tmp_path / "o.mp4"), "detector": {"name": "haar", "detect_scale": 0.5}}
     cfg.update(kw)
     return cfg
 

@@ -99,7 +99,7 @@ def test_bundled_model_reads_another_labelled_photo():
 
 def test_bundled_model_metadata():
     clf = bundled()
-    assert clf.loaded.meta.get("test_accuracy") and "FER-2013" in clf.loaded.meta.get("data", "")
+    assert clf.meta.get("test_accuracy") and "FER-2013" in clf.meta.get("data", "")
     assert BUNDLED_MODEL.stat().st_size < 6_000_000
     assert np.isclose(clf.predict([cv2.imread(str(media("single_face.jpg")))]).sum(), 1, atol=1e-4)
 

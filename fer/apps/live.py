@@ -24,11 +24,13 @@ log = logging.getLogger(__name__)
 
 def build_pipeline(cfg: dict[str, Any]) -> LivePipeline:
     """cfg: the webcam config as plain dicts (see conf/webcam.yaml)."""
-    set_threads(cfg.get("threads"), cfg.get("torch_threads", 1))
-    classifier = EmotionClassifier.from_path(cfg.get("ckpt"), device=cfg.get("device", "cpu"))
-    det = cfg.get("detector") or {}
-    name = det.get("name", "haar")
-    detector = create_detector(name, **(det.get(name) or {}))
+    clf = cfg.get("classifier") or {}
+    threads = int(clf.get("threads") or 1)
+    set_threads(cfg.get("threads"), threads)
+    classifier = EmotionClassifier.from_path(cfg.get("ckpt"), device=cfg.get("device", "cpu"),
+                                             backend=clf.get("backend", "auto"), threads=threads)
+    det = dict(cfg.get("detector") or {"name": "centerface"})  # conf/detector/<name>.yaml: name + its arguments
+    detector = create_detector(det.pop("name", "centerface"), **det)
     sm = cfg.get("smoothing") or {}
     tracker = FaceTracker(iou_threshold=sm.get("iou_threshold", 0.3), ema_alpha=sm.get("ema_alpha", 0.5),
                           persistence=sm.get("persistence", 15), box_alpha=sm.get("box_alpha", 1.0))
@@ -69,6 +71,8 @@ def run(cfg: dict[str, Any]) -> int:
                                  inputs=checkpoint)
                 log.info("%d frames (%d with a face) -> %s and %s; labels: %s", s.frames, s.frames_with_faces,
                          s.output, s.jsonl, s.labels or "none")
+                log.info("%.1f fps (%.2f s from the first frame to the closed output), p95 frame time %.1f ms",
+                         s.fps, s.seconds, s.p95_ms)
                 if s.frames_with_faces == 0:
                     log.warning("no face was found in any frame")
             else:

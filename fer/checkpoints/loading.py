@@ -100,6 +100,9 @@ def _spec(obj: dict[str, Any], path: Path) -> tuple[str, dict[str, Any], list[st
 def load_model(path: str | Path) -> LoadedModel:
     """Rebuild the network of a .ckpt or bundle, in eval mode, with a clear error for any mismatch."""
     path = Path(path)
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        raise CheckpointError(f"{path} is an ONNX model: it runs with classifier.backend=onnxruntime; for "
+                              "torch pass the .ckpt or .pt it was exported from")
     obj = read_weights_only(path)
     try:
         return _build(obj, path)

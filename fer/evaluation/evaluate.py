@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
@@ -46,18 +47,27 @@ def class_order(model_classes: Sequence[str], data_classes: Sequence[str] = CLAS
     return torch.tensor([model_classes.index(c) for c in data_classes])
 
 
+class Scorer(Protocol):
+    """Anything with class names that maps a (N,1,48,48) float batch to logits, e.g. a classifier backend."""
+
+    class_names: list[str]
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor: ...
+
+
 @torch.inference_mode()
 def evaluate_split(
-    models: Sequence[LoadedModel], faces: LabeledImages, tta: str = "none", batch_size: int = 512,
+    models: Sequence[LoadedModel | Scorer], faces: LabeledImages, tta: str = "none", batch_size: int = 512,
     data_classes: Sequence[str] = CLASSES,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean fp32 probabilities over the ensemble (and TTA views) for every face, in the data's class order.
 
-    Returns (probs (N, C), targets (N,)), on the CPU.
+    models: loaded checkpoints (run by torch here) or scorers such as fer.inference's ONNX Runtime
+    backend. Returns (probs (N, C), targets (N,)), on the CPU.
     """
     orders = [class_order(m.class_names, data_classes) for m in models]
-    nets = [m.net.float().eval() for m in models]
-    device = next(nets[0].parameters()).device
+    nets = [m.net.float().eval() if isinstance(m, LoadedModel) else m for m in models]
+    device = next(nets[0].parameters()).device if isinstance(nets[0], torch.nn.Module) else torch.device("cpu")
     probs = []
     for start in range(0, len(faces), batch_size):
         x = to_model_input(faces.images[start : start + batch_size].to(device))

