@@ -7,7 +7,7 @@ frames served per second (all clients), round-trip p50/p95 seen by the clients, 
 latency, dropped frames, errors, and the server's resident memory before and after. Everything ends by
 itself. Writes the "Service load test" section of docs/benchmarks.md.
 
-    python bench/load_test.py              # default and centerface-160 servers: 1, 2, 4, 4 clients x 20 s + 4 flooding
+    python bench/load_test.py              # default (CenterFace 160) and haar servers: 1, 2, 4, 4 clients x 20 s + 4 flooding
     python bench/load_test.py --clients 1,4 --seconds 10 --configs default --out -
 """
 
@@ -37,8 +37,8 @@ from common import ROOT, cpu_name, write_section  # noqa: E402
 HEADING = "## Service load test"
 # Name -> scripts/serve.py overrides.
 CONFIGS = {
-    "default": "",
-    "centerface-160": "detector.name=centerface detector.centerface.input_width=160",
+    "default": "",              # CenterFace at 160 px
+    "haar": "detector=haar",    # the reference detector and parameters
 }
 
 

@@ -3,7 +3,7 @@
     python scripts/webcam.py                                   # camera 0 with the bundled model
     python scripts/webcam.py ckpt=PATH source=1
     python scripts/webcam.py headless=true source=clip.mp4 output=annotated.mp4
-    python scripts/webcam.py detector.name=centerface          # pip install -e ".[live]"
+    python scripts/webcam.py detector=haar                     # the reference detector and parameters
 
 Keys in the window: q quits, space pauses, s saves a screenshot (ui.screenshot_dir).
 """
