@@ -75,3 +75,12 @@ def test_a_ddp_checkpoint_resumes_in_one_process(ddp_run, tmp_path):
     resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     # 42 faces: 21 per rank, 2 batches of 8 each under DDP; 5 batches an epoch in one process.
     assert first["global_step"] == 4 and resumed["global_step"] == 4 + 5
+
+
+def test_a_time_budget_refuses_ddp(folder_dataset, tmp_path):
+    from fer.errors import ConfigError
+    from fer.training.budget import plan_budget
+
+    cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", "budget.minutes=1", "trainer=ddp_cpu", *FAST)
+    with pytest.raises(ConfigError, match="single process"):
+        plan_budget(cfg, datamodule=None)
