@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -67,11 +68,21 @@ def test_ddp_writes_one_report_and_its_numbers_match_a_single_process_eval(ddp_r
 
 def test_a_ddp_checkpoint_resumes_in_one_process(ddp_run, tmp_path):
     out, root, _ = ddp_run
+    first = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
     cfg = make_cfg(root, tmp_path, "trainer.max_epochs=3", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
                    "logger=csv", *FAST)
     train(cfg)
-    assert [r["epoch"] for r in json.loads((tmp_path / "history.json").read_text())] == [0, 1, 2]
-    first = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
-    resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    run = Path(cfg.paths.output_dir)  # a resumed run continues in its original folder
+    assert [r["epoch"] for r in json.loads((run / "history.json").read_text())] == [0, 1, 2]
+    resumed = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     # 42 faces: 21 per rank, 2 batches of 8 each under DDP; 5 batches an epoch in one process.
     assert first["global_step"] == 4 and resumed["global_step"] == 4 + 5
+
+
+def test_a_time_budget_refuses_ddp(folder_dataset, tmp_path):
+    from fer.errors import ConfigError
+    from fer.training.budget import plan_budget
+
+    cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", "budget.minutes=1", "trainer=ddp_cpu", *FAST)
+    with pytest.raises(ConfigError, match="single process"):
+        plan_budget(cfg, datamodule=None)

@@ -157,6 +157,9 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
         raise ConfigError("budget.minutes must be a positive number of minutes, e.g. budget.minutes=10")
     if cfg.optim.scheduler != "onecycle":
         raise ConfigError("a time budget needs a one-cycle schedule: use optim=sgd_onecycle")
+    if str(cfg.trainer.get("strategy", "auto")).startswith("ddp") or int(cfg.trainer.get("num_nodes", 1)) > 1:
+        # Each DDP rank would time its own warm-up and could size a different model or stop at another step.
+        raise ConfigError("a time budget plans a single process; run it without trainer=ddp / trainer=ddp_cpu")
     budget_s = float(b.minutes) * 60.0
     now = time.time()
     # Start-up (imports, data loading, cache) counts when the budget runs from the process start.
