@@ -60,6 +60,7 @@ class BudgetPlan:
     epoch_overhead_s: float = 0.0
     steps_run: int = 0           # filled in by DeadlineGuard during the fit
     last_step_lr: float | None = None  # the learning rate of the last optimizer step
+    schedule_complete: bool | None = None  # the one-cycle reached its final learning rate
     measured: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -240,6 +241,7 @@ class DeadlineGuard(L.Callback):
         self.fast_forwarded = 0   # scheduler steps skipped to keep to the deadline
         self.stopped_early = False
         self._start = 0.0
+        self._position = 0
 
     def on_train_start(self, trainer, pl_module):
         self._start = time.time()
@@ -262,14 +264,23 @@ class DeadlineGuard(L.Callback):
                 self._stop(trainer)
             return
         span = max(1e-6, self._train_end() - self._start)
-        target = min(total - 1, math.ceil(min(1.0, (time.time() - self._start) / span) * (total - 1)))
-        if target > sched.last_epoch:
-            self.fast_forwarded += target - sched.last_epoch
+        by_time = math.ceil(min(1.0, (time.time() - self._start) / span) * (total - 1))
+        # The schedule's position is the further of the steps done and the share of the time used; once
+        # ahead of the steps it waits for them, so a machine that speeds up again loses no time.
+        target = min(total - 1, max(by_time, trainer.global_step, self._position))
+        if target != sched.last_epoch:
+            self.fast_forwarded += max(0, target - max(trainer.global_step, self._position))
             sched.last_epoch = target - 1
             sched.step()  # applies the learning rate (and momentum) of step `target`
-        # Once moved forward, the schedule ends before the planned batches do: stop at its last step.
-        if self.fast_forwarded and sched.last_epoch >= total - 1:
+        self._position = target
+        if by_time >= total - 1:  # out of time: the schedule is at its end, stop here
             self._stop(trainer)
+
+    def on_train_end(self, trainer, pl_module):
+        configs = trainer.lr_scheduler_configs
+        sched = configs[0].scheduler if configs else None
+        total = getattr(sched, "total_steps", None)
+        self.plan.schedule_complete = total is not None and sched.last_epoch >= total - 1
 
     def _stop(self, trainer: L.Trainer) -> None:
         if not self.stopped_early:
