@@ -55,7 +55,7 @@ def check_live_config(cfg: dict[str, Any]) -> None:
     """Raise ConfigError naming the first bad value of the webcam config."""
     whole_number(cfg.get("max_frames"), "max_frames", 1, allow_none=True)
     whole_number(cfg.get("threads"), "threads", 1, allow_none=True)
-    whole_number(cfg.get("torch_threads", 1), "torch_threads", 1)
+    whole_number((cfg.get("classifier") or {}).get("threads", 1), "classifier.threads", 1)
     check_device(cfg.get("device", "cpu"))
     ui = cfg.get("ui") or {}
     for key, least in UI_MINIMA.items():
