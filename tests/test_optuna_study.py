@@ -32,6 +32,9 @@ def test_two_sweeps_share_one_study_and_never_repeat_a_trial(folder_dataset, tmp
     common = ["-m", "hparams_search=optuna", "debug=fast_dev_run", "hydra.sweeper.n_trials=2",
               f"hydra.sweeper.storage={storage}", "hydra.sweeper.study_name=shared",
               f"data.root={folder_dataset}", f"data.cache_dir={tmp_path / 'cache'}", *FAST[1:]]
+    # Created once before the workers start: two processes creating a fresh database's tables at the same
+    # moment can collide, so the README does the same with `optuna create-study`.
+    optuna.create_study(storage=storage, study_name="shared", direction="maximize")
     workers = [start("train.py", *common, f"hydra.sweep.dir={tmp_path / f'worker{i}'}") for i in range(2)]
     for w in workers:
         finish(w)

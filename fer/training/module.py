@@ -118,7 +118,7 @@ class FERModule(L.LightningModule):
         loss = self.loss(logits, target)
         if self.distiller is not None:
             loss = self.distiller.loss(self, x, logits, loss)
-        if not finite_on_all_ranks(self.trainer, loss):
+        if not finite_on_all_ranks(self._trainer, loss):  # _trainer: None when called outside a fit
             # Skip the update and stop: the best checkpoint so far stays intact.
             log.error("non-finite training loss (%s) at epoch %d step %d; stopping the run and keeping the best "
                       "checkpoint. Lower optim.lr or check the data.", loss.item(), self.current_epoch,
