@@ -63,7 +63,8 @@ def check_train_config(cfg: DictConfig) -> None:
     if not isinstance(model.get("kwargs") or {}, dict):
         raise ConfigError(f"model.kwargs={model['kwargs']!r} must be a mapping of the network's arguments")
     for key in ("channels_last", "pretrained"):
-        if key in model:
+        # channels_last may also be `auto`: fer.training.precision decides from the hardware
+        if key in model and not (key == "channels_last" and model[key] == "auto"):
             check_value_type(f"model.{key}", model[key], False)
 
     defaults = module_defaults()
