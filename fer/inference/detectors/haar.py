@@ -11,7 +11,7 @@ from fer.inference.detectors.base import clip_boxes, no_boxes, register_detector
 
 @register_detector("haar")
 class HaarDetector:
-    """OpenCV's frontal-face Haar cascade (the seed's detector and parameters).
+    """OpenCV's frontal-face Haar cascade (the reference's detector and parameters).
 
     detect_scale < 1 runs the cascade on a shrunk frame: the cost falls with the pixel count,
     and min_size stays in full-frame pixels (it is shrunk with the frame, never below the
