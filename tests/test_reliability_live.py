@@ -210,6 +210,7 @@ BAD_VALUES = {
     "max_frames=abc": ({"max_frames": "abc"}, "max_frames='abc' must be a whole number"),
     "ui.panel_width=0": ({"ui": {"panel_width": 0}}, "ui.panel_width=0 must be a whole number >= 200"),
     "smoothing.ema_alpha=0": ({"smoothing": {"ema_alpha": 0}}, "smoothing.ema_alpha=0"),
+    "classifier.threads=0": ({"classifier": {"threads": 0}}, "classifier.threads=0 must be a whole number >= 1"),
     "device=nonsense": ({"device": "nonsense"}, "is not a device"),
 }
 
