@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -66,6 +67,8 @@ def test_plan_takes_the_widest_model_that_gets_min_epochs():
 
 def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_path):
     """A 30-second budget: the run, test and report included, ends within ±15% and the LR schedule completes."""
+    if os.getloadavg()[0] > (os.cpu_count() or 1):
+        pytest.skip("other jobs already load every core: a wall-clock budget cannot be checked fairly now")
     budget_s = 30.0
     cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", f"budget.minutes={budget_s / 60}",
                    "budget.count_from=call", "budget.warmup_batches=4", "budget.min_epochs=2",
