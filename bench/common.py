@@ -33,3 +33,12 @@ def write_section(heading: str, text: str, path: Path = BENCHMARKS_MD) -> None:
     new = pattern.sub(lambda _: text + "\n", old, count=1) if pattern.search(old) else old.rstrip() + "\n\n" + text
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new.rstrip() + "\n")
+
+
+def publish(heading: str, text: str, out: str) -> None:
+    """Print the section (out='-') or write it into the markdown file `out` and say so."""
+    if out == "-":
+        print(text)
+    else:
+        write_section(heading, text, Path(out))
+        print(f"wrote the '{heading}' section of {out}")

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import cpu_name, write_section  # noqa: E402
+from common import cpu_name, publish  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from fer.apps.frame_loop import run_frames  # noqa: E402
@@ -265,11 +265,7 @@ def main() -> None:
                                                      ("frames", args.frames))
         if v and v != ap.get_default(k))
     text = table(results, command)
-    if args.out == "-":
-        print(text)
-    else:
-        write_section(SECTION, text, Path(args.out))
-        print(f"wrote the '{SECTION}' section of {args.out}")
+    publish(SECTION, text, args.out)
 
 
 if __name__ == "__main__":

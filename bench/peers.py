@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import cpu_name, write_section  # noqa: E402
+from common import cpu_name, publish  # noqa: E402
 from live_fps import make_video  # noqa: E402
 
 from fer.inference.classifier import EmotionClassifier, set_threads  # noqa: E402
@@ -160,11 +160,7 @@ def main() -> None:
         lines.append(f"| {r['name']} | {r['what']} | {r['fps']:.1f} | {ratio} | {r['mean']:.1f} | {r['p95']:.1f} | "
                      f"{r['with_face'] * 100:.1f}% |")
     text = "\n".join(lines) + "\n"
-    if args.out == "-":
-        print(text)
-    else:
-        write_section(SECTION, text, Path(args.out))
-        print(f"wrote the '{SECTION}' section of {args.out}")
+    publish(SECTION, text, args.out)
 
 
 if __name__ == "__main__":

@@ -74,3 +74,14 @@ def real_fer_root() -> Path:
     if not root or not Path(root).is_dir():
         pytest.skip("set FER2013_ROOT to the real FER-2013 to run this test")
     return Path(root)
+
+
+@pytest.fixture
+def restore_threads():
+    """Give back the torch and OpenCV thread counts a test changed (run() sets them process-wide)."""
+    import torch
+
+    torch_threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    yield
+    torch.set_num_threads(torch_threads)
+    cv2.setNumThreads(cv_threads)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import cv2
 import pytest
-import torch
 from conftest import CONF_DIR
 from hydra import compose, initialize_config_dir
 from live_helpers import lightning_style_checkpoint
@@ -20,12 +18,8 @@ def webcam_config(*overrides: str) -> dict:
     return OmegaConf.to_container(cfg, resolve=False)
 
 
-@pytest.fixture(autouse=True)
-def restore_threads():
-    torch_threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
-    yield
-    torch.set_num_threads(torch_threads)
-    cv2.setNumThreads(cv_threads)
+# run() sets process-wide thread counts; the rest of the session gets its own back.
+pytestmark = pytest.mark.usefixtures("restore_threads")
 
 
 def test_default_is_centerface_with_onnxruntime():

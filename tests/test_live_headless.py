@@ -28,13 +28,8 @@ from fer.inference.sources import open_source
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def restore_threads():
-    """run() sets process-wide thread counts; give the rest of the test session its own back."""
-    torch_threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
-    yield
-    torch.set_num_threads(torch_threads)
-    cv2.setNumThreads(cv_threads)
+# run() sets process-wide thread counts; the rest of the session gets its own back.
+pytestmark = pytest.mark.usefixtures("restore_threads")
 BOXES = [[40, 60, 80, 80], [190, 70, 80, 80]]
 
 
@@ -126,7 +121,6 @@ def corrupt(t):
 
 
 def other_arch(t):
-    import torch
 
     torch.save({"hyper_parameters": {"model": "vit_huge", "class_names": ["a"]}, "state_dict": {}}, t / "vit.ckpt")
     return t / "vit.ckpt"

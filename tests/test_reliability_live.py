@@ -36,12 +36,8 @@ BOX = [[40, 60, 80, 80]]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
 
 
-@pytest.fixture(autouse=True)
-def restore_threads():
-    torch_threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
-    yield
-    torch.set_num_threads(torch_threads)
-    cv2.setNumThreads(cv_threads)
+# run() sets process-wide thread counts; the rest of the session gets its own back.
+pytestmark = pytest.mark.usefixtures("restore_threads")
 
 
 def headless(tmp_path, source, output, jsonl=None, inputs=()):

@@ -120,6 +120,20 @@ async def healthz(request: Request) -> dict[str, Any]:
             "streams": {"open": state.open_streams, "max": state.settings.max_streams}}
 
 
+# Where each kind of upload belongs, for the 415 that sends it there.
+ROUTE_FOR = {"image": ("an image", "/v1/predict"), "video": ("a video", "/v1/analyze")}
+
+
+async def receive_media(request: Request, limit: int, folder: Path, expected: str) -> tuple[Upload, str]:
+    """Receive an upload and check it is the `expected` kind ("image" or "video"); returns it and its format."""
+    upload = await receive_upload(request, limit, folder, expected)
+    kind, fmt = media_kind(upload)
+    if kind != expected:
+        what, route = ROUTE_FOR[kind]
+        raise RequestError(415, f"{upload.filename or 'the upload'} is {what}; POST {kind}s to {route}")
+    return upload, fmt
+
+
 @router.post("/v1/predict", openapi_extra=upload_body("image"))
 async def predict(request: Request, crops: bool = Query(False, description="add each face's 48x48 model input "
                                                                            "as a PNG data URL")) -> dict[str, Any]:
@@ -127,10 +141,7 @@ async def predict(request: Request, crops: bool = Query(False, description="add 
     settings: ServiceSettings = request.app.state.settings
     recognizer: Recognizer = request.app.state.recognizer
     with request_folder(request) as folder:
-        upload = await receive_upload(request, settings.max_image_bytes, folder, "image")
-        kind, fmt = media_kind(upload)
-        if kind != "image":
-            raise RequestError(415, f"{upload.filename or 'the upload'} is a video; POST videos to /v1/analyze")
+        upload, fmt = await receive_media(request, settings.max_image_bytes, folder, "image")
         image = await run_in_threadpool(read_upload_image, upload, fmt, settings.max_image_pixels)
         faces = await run_in_threadpool(recognizer.predict, image)
     return {"width": image.shape[1], "height": image.shape[0], "classes": recognizer.class_names,
@@ -142,10 +153,7 @@ async def analyze(request: Request, format: Literal["json", "csv"] = "json") -> 
     """Every frame of a short uploaded video, faces tracked and smoothed: JSON per frame, or CSV rows."""
     settings: ServiceSettings = request.app.state.settings
     with request_folder(request) as folder:
-        upload = await receive_upload(request, settings.max_video_bytes, folder, "video")
-        kind, fmt = media_kind(upload)
-        if kind != "video":
-            raise RequestError(415, f"{upload.filename or 'the upload'} is an image; POST images to /v1/predict")
+        upload, fmt = await receive_media(request, settings.max_video_bytes, folder, "video")
         analysis = await run_in_threadpool(analyze_upload, request.app.state.recognizer, upload, fmt, settings)
     if format == "csv":
         stem = Path(upload.filename).stem or "video"
