@@ -66,24 +66,25 @@ def test_plan_takes_the_widest_model_that_gets_min_epochs():
 
 
 def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_path):
-    """A 30-second budget: the run, test and report included, never overruns by more than 15%, uses most of
-    the time, and the LR schedule completes. (On epochs this tiny the plan still ends a few seconds early.)"""
+    """A 30-second budget: the run, test and report included, ends within 15% of it either way, and the LR
+    schedule completes; the per-epoch overhead is measured in the warm-up, not assumed."""
     if os.getloadavg()[0] > (os.cpu_count() or 1):
         pytest.skip("other jobs already load every core: a wall-clock budget cannot be checked fairly now")
     budget_s = 30.0
     cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", f"budget.minutes={budget_s / 60}",
                    "budget.count_from=call", "budget.warmup_batches=4", "budget.min_epochs=2",
                    "budget.ladder=[{width:8,dropout:0.1}]", "budget.measure_index=0", "trainer.precision=32-true",
-                   "budget.max_epochs=1000", "budget.report_s=3", "budget.epoch_overhead_s=0.05", "logger=csv", *FAST)
+                   "budget.max_epochs=1000", "budget.report_s=3", "logger=csv", *FAST)
     start = time.time()
     train(cfg)
     elapsed = time.time() - start
-    assert 0.6 * budget_s <= elapsed <= 1.15 * budget_s, elapsed
+    assert 0.85 * budget_s <= elapsed <= 1.15 * budget_s, elapsed
     report = json.loads((tmp_path / "report.json").read_text())
     plan = report["budget"]
     assert report["precision"] in ("bf16-mixed", "32-true") and report["cpu_capability"]
     history = json.loads((tmp_path / "history.json").read_text())
-    assert len(history) == plan["epochs"] >= 1
+    assert 1 <= len(history) <= plan["epochs"]
+    assert plan["measured"][0]["epoch_overhead_s"] > 0
     final_lr = cfg.optim.lr / 25 / 1e4  # OneCycleLR: max_lr / div_factor / final_div_factor
     assert plan["schedule_complete"] and history[-1]["lr"] < 1e-3 * cfg.optim.lr
     assert plan["last_step_lr"] < 1e-3 * cfg.optim.lr or plan["last_step_lr"] == pytest.approx(final_lr, rel=1e-3)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ class Throughput:
     kwargs: dict[str, Any]
     train_batch_s: float
     val_pass_s: float
+    epoch_overhead_s: float = 0.0
     epoch_s: float = 0.0
 
 
@@ -100,26 +102,44 @@ def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds
 
 
 class _WarmupTimer(L.Callback):
-    """Times the training batches after the first `skip` (kernel set-up) and the validation pass."""
+    """Times the training batches after the first `skip` (kernel set-up), the validation pass, and the
+    gaps around them that every epoch pays: starting the loaders and the epoch-end hooks."""
 
     def __init__(self, skip: int):
         self.skip = skip
         self.train_times: list[float] = []
         self.val_start = self.val_end = 0.0
+        self.epoch_start = self.first_batch = self.last_batch_end = self.epoch_end = 0.0
         self._t = 0.0
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self.epoch_start = time.perf_counter()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         self._t = time.perf_counter()
+        if batch_idx == 0:
+            self.first_batch = self._t
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.last_batch_end = time.perf_counter()
         if batch_idx >= self.skip:
-            self.train_times.append(time.perf_counter() - self._t)
+            self.train_times.append(self.last_batch_end - self._t)
 
     def on_validation_start(self, trainer, pl_module):
         self.val_start = time.perf_counter()
 
     def on_validation_end(self, trainer, pl_module):
         self.val_end = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self.epoch_end = time.perf_counter()
+
+    def gaps_s(self) -> float:
+        """Seconds of an epoch outside its training batches and validation pass."""
+        before = self.first_batch - self.epoch_start
+        between = max(0.0, self.val_start - self.last_batch_end)
+        after = max(0.0, self.epoch_end - max(self.val_end, self.last_batch_end))
+        return max(0.0, before) + between + after
 
 
 def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], batches: int,
@@ -145,10 +165,24 @@ def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], 
     per_val_batch = (timer.val_end - timer.val_start) / max(1, min(val_batches, full_val))
     t = Throughput(dict(kwargs), sorted(timer.train_times)[len(timer.train_times) // 2],
                    per_val_batch * full_val)
-    t.epoch_s = t.train_batch_s * train_batches + t.val_pass_s + float(cfg.budget.epoch_overhead_s)
-    log.info("warm-up %s: %.3f s per training batch, %.1f s per validation pass -> %.1f s per epoch",
-             kwargs, t.train_batch_s, t.val_pass_s, t.epoch_s)
+    t.epoch_overhead_s = epoch_overhead(cfg, trainer, timer)
+    t.epoch_s = t.train_batch_s * train_batches + t.val_pass_s + t.epoch_overhead_s
+    log.info("warm-up %s: %.3f s per training batch, %.1f s per validation pass, %.2f s of other per-epoch "
+             "work -> %.1f s per epoch", kwargs, t.train_batch_s, t.val_pass_s, t.epoch_overhead_s, t.epoch_s)
     return t
+
+
+def epoch_overhead(cfg: DictConfig, trainer: L.Trainer, timer: _WarmupTimer) -> float:
+    """Per-epoch seconds besides training and validation: `budget.epoch_overhead_s` when set, else
+    measured: the warm-up epoch's gaps plus two checkpoint saves (the run keeps a best and a last one)."""
+    fixed = cfg.budget.get("epoch_overhead_s")
+    if fixed is not None:
+        return float(fixed)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        trainer.save_checkpoint(Path(tmp) / "warmup.ckpt")
+        save_s = time.perf_counter() - t0
+    return timer.gaps_s() + 2 * save_s
 
 
 def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | None = None) -> BudgetPlan:
@@ -183,9 +217,9 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
         for i, kw in enumerate(ladder):
             if i in measured:
                 out[i] = measured[i].epoch_s
-            else:
+            else:  # the per-epoch overhead does not scale with the model
                 ratio = (float(kw.get("width", w0)) / w0) ** (2 * float(b.width_exponent))
-                out[i] = ref.epoch_s * ratio
+                out[i] = (ref.epoch_s - ref.epoch_overhead_s) * ratio + ref.epoch_overhead_s
         return out
 
     def seconds_left(reserve: float) -> float:
@@ -203,16 +237,15 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
         reserve = measured.get(idx, measured[first]).val_pass_s * float(b.test_factor) + float(b.report_s)
     epoch_s = estimates()[idx]
     epochs = epochs_that_fit(seconds_left(reserve), epoch_s, int(b.max_epochs))
+    chosen = measured.get(idx, measured[first])
     batches = None
     if epochs < 1:
         # Not even one full epoch fits (a slow or busy machine): one shorter epoch, its schedule complete.
-        t = measured.get(idx, measured[first])
-        fit_s = seconds_left(reserve) - t.val_pass_s - float(b.epoch_overhead_s)
-        batches = max(1, math.floor(fit_s / t.train_batch_s))
-        epochs, epoch_s = 1, batches * t.train_batch_s + t.val_pass_s + float(b.epoch_overhead_s)
-    chosen = measured.get(idx, measured[first])
+        fit_s = seconds_left(reserve) - chosen.val_pass_s - chosen.epoch_overhead_s
+        batches = max(1, math.floor(fit_s / chosen.train_batch_s))
+        epochs, epoch_s = 1, batches * chosen.train_batch_s + chosen.val_pass_s + chosen.epoch_overhead_s
     plan = BudgetPlan(budget_s, started_at, ladder[idx], epochs, epoch_s, reserve, train_batches=batches,
-                      val_s=chosen.val_pass_s, epoch_overhead_s=float(b.epoch_overhead_s),
+                      val_s=chosen.val_pass_s, epoch_overhead_s=chosen.epoch_overhead_s,
                       measured=[asdict(t) for t in measured.values()])
     with open_dict(cfg):
         cfg.model.kwargs = ladder[idx]
@@ -242,6 +275,8 @@ class DeadlineGuard(L.Callback):
         self.stopped_early = False
         self._start = 0.0
         self._position = 0
+        self._epoch_start: float | None = None
+        self._batch_t = self._batch_s = self._val_t = self._val_s = 0.0
 
     def on_train_start(self, trainer, pl_module):
         self._start = time.time()
@@ -250,11 +285,30 @@ class DeadlineGuard(L.Callback):
         # The last validation pass and epoch bookkeeping come after the last training step.
         return self.plan.fit_deadline - self.plan.val_s - self.plan.epoch_overhead_s
 
+    # The real validation pass and per-epoch work replace the warm-up's estimates once seen, so the
+    # time kept for them after the last training step is what this run actually spends.
+    def on_train_epoch_start(self, trainer, pl_module):
+        now = time.time()
+        if self._epoch_start is not None:
+            period = now - self._epoch_start
+            self.plan.epoch_overhead_s = max(0.0, period - self._batch_s - self._val_s)
+        self._epoch_start, self._batch_s, self._val_s = now, 0.0, 0.0
+
+    def on_validation_start(self, trainer, pl_module):
+        self._val_t = time.time()
+
+    def on_validation_end(self, trainer, pl_module):
+        if not trainer.sanity_checking:
+            self._val_s = time.time() - self._val_t
+            self.plan.val_s = self._val_s
+
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         self.plan.last_step_lr = float(trainer.optimizers[0].param_groups[0]["lr"])
         self.plan.steps_run += 1
+        self._batch_t = time.time()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._batch_s += time.time() - self._batch_t
         # Lightning has stepped the schedulers for this batch already.
         configs = trainer.lr_scheduler_configs
         sched = configs[0].scheduler if configs else None
