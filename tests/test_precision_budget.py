@@ -27,7 +27,7 @@ def test_auto_precision_follows_native_bf16():
     assert resolve("auto", "auto", hw=AMX).precision == "bf16-mixed"
     assert resolve("auto", "auto", hw=AMX).channels_last is True
     assert resolve("auto", "auto", hw=AVX2).precision == "32-true"
-    assert resolve("auto", "auto", hw=AVX2).channels_last is False
+    assert resolve("auto", "auto", hw=AVX2).channels_last is True  # NHWC is faster in fp32 on CPUs too
     old_gpu = Hardware("cuda", "AVX2", False, gpu_name="Tesla T4")
     assert resolve("auto", None, hw=old_gpu).precision == "16-mixed"
     assert resolve("32-true", True, hw=AMX).precision == "32-true"
