@@ -116,14 +116,17 @@ class _WarmupTimer(L.Callback):
         self.epoch_start = time.perf_counter()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self._t = time.perf_counter()
+        # Start to start, so the batch's loading and augmentation count too (with loader workers they
+        # share the two cores with the step, which the step alone would not show).
+        now = time.perf_counter()
         if batch_idx == 0:
-            self.first_batch = self._t
+            self.first_batch = now
+        elif batch_idx > self.skip:
+            self.train_times.append(now - self._t)
+        self._t = now
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self.last_batch_end = time.perf_counter()
-        if batch_idx >= self.skip:
-            self.train_times.append(self.last_batch_end - self._t)
 
     def on_validation_start(self, trainer, pl_module):
         self.val_start = time.perf_counter()
@@ -152,7 +155,7 @@ def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], 
         trial.model.kwargs = kwargs
         trial.optim.scheduler = "none"  # a few steps are too short for a one-cycle; timing is the same
     module = build_module(trial, datamodule)
-    timer = _WarmupTimer(skip=min(2, batches - 1))
+    timer = _WarmupTimer(skip=max(0, min(2, batches - 2)))
     trainer = L.Trainer(
         accelerator=cfg.trainer.get("accelerator", "auto"), devices=1, precision=cfg.trainer.precision,
         max_epochs=1, limit_train_batches=batches, limit_val_batches=val_batches, num_sanity_val_steps=0,
@@ -203,6 +206,9 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
     ladder = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.ladder] or \
         [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
     batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
+    if batches < 2 or val_batches < 1:
+        raise ConfigError("budget.warmup_batches must be >= 2 and budget.warmup_val_batches >= 1 "
+                          f"(got {batches} and {val_batches})")
 
     measured: dict[int, Throughput] = {}
     first = int(b.measure_index) if 0 <= int(b.measure_index) < len(ladder) else 0
