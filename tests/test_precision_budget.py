@@ -13,7 +13,16 @@ import pytest
 import torch
 
 from fer.training import precision
-from fer.training.budget import BudgetPlan, DeadlineGuard, choose_size, epochs_that_fit, process_age_s
+from fer.training.budget import (
+    BudgetPlan,
+    DeadlineGuard,
+    Throughput,
+    add_partial_epoch,
+    choose_size,
+    epochs_that_fit,
+    minimum_epochs,
+    process_age_s,
+)
 from fer.training.fit import train
 from fer.training.precision import Hardware, resolve
 from tests.conftest import ROOT
@@ -62,6 +71,19 @@ def test_plan_takes_the_widest_model_that_gets_min_epochs():
     # nothing reaches min_epochs: the smallest gets what fits, at least one epoch
     assert choose_size(ladder, {0: 900.0, 1: 700.0, 2: 650.0}, 600, min_epochs=8, max_epochs=60) == (2, 1)
     assert epochs_that_fit(59.9, 6.0, 60) == 9
+    # the hour recipe buys epochs before width; an explicit setting wins
+    assert (minimum_epochs(None, 10), minimum_epochs(None, 60), minimum_epochs(3, 60)) == (8, 15, 3)
+
+
+def test_leftover_time_becomes_a_shorter_last_epoch():
+    t = Throughput({}, train_batch_s=0.5, val_pass_s=4.0, epoch_overhead_s=1.0)
+    epoch_s = 100 * 0.5 + 4.0 + 1.0  # 100 batches per epoch
+    # 8 whole epochs (440 s) leave 50 s: after its validation and overhead, 45 s = 90 more batches
+    assert add_partial_epoch(8, epoch_s, 490.0, t, 100) == (9, 890)
+    # 12 s left over buys 14 batches, more than a tenth of an epoch: still worth it
+    assert add_partial_epoch(8, epoch_s, 452.0, t, 100) == (9, 814)
+    # 7 s left over: 4 batches are not worth another validation pass
+    assert add_partial_epoch(8, epoch_s, 447.0, t, 100) == (8, None)
     assert process_age_s() > 0
 
 

@@ -58,6 +58,7 @@ class BudgetPlan:
     epoch_s: float               # predicted training + validation seconds per epoch
     reserve_s: float             # kept for the final test and report
     train_batches: int | None = None  # set when even one full epoch does not fit
+    max_steps: int | None = None      # set when a shorter last epoch uses what whole epochs leave over
     val_s: float = 0.0           # one validation pass
     epoch_overhead_s: float = 0.0
     steps_run: int = 0           # filled in by DeadlineGuard during the fit
@@ -86,6 +87,27 @@ def epochs_that_fit(seconds_left: float, epoch_s: float, max_epochs: int) -> int
     return max(0, min(max_epochs, math.floor(seconds_left / max(epoch_s, 1e-6))))
 
 
+def minimum_epochs(setting: int | None, minutes: float) -> int:
+    """`budget.min_epochs`, or when null one per 4 minutes of budget and at least 8: a longer budget buys more
+    epochs before it buys a wider model (10 min -> 8, 60 min -> 15)."""
+    if setting is not None:
+        return int(setting)
+    return max(8, math.ceil(minutes / 4))
+
+
+def add_partial_epoch(epochs: int, epoch_s: float, seconds_left: float, t: Throughput,
+                      batches_per_epoch: int) -> tuple[int, int | None]:
+    """Spend what whole epochs leave over on a shorter last epoch (with its own validation), so a budget
+    of a few epochs is not up to one epoch short. Returns (epochs, max_steps or None)."""
+    batch_s = max(1e-6, (epoch_s - t.val_pass_s - t.epoch_overhead_s) / batches_per_epoch)
+    spare = seconds_left - epochs * epoch_s - t.val_pass_s - t.epoch_overhead_s
+    extra = math.floor(spare / batch_s)
+    if extra < max(1, batches_per_epoch // 10):  # too little to be worth another validation pass
+        return epochs, None
+    extra = min(extra, batches_per_epoch - 1)
+    return epochs + 1, epochs * batches_per_epoch + extra
+
+
 def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds_left: float, min_epochs: int,
                 max_epochs: int) -> tuple[int, int]:
     """Index of the widest ladder entry that still fits `min_epochs` epochs, and its epoch count.
@@ -102,31 +124,41 @@ def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds
 
 
 class _WarmupTimer(L.Callback):
-    """Times the training batches after the first `skip` (kernel set-up), the validation pass, and the
-    gaps around them that every epoch pays: starting the loaders and the epoch-end hooks."""
+    """Times training batches start to start (their loading and augmentation count too) until at least
+    `min_batches` ran and `min_seconds` passed, then stops the fit, which validates; also times that
+    validation and the gaps every epoch pays (starting the loaders, the epoch-end hooks)."""
 
-    def __init__(self, skip: int):
-        self.skip = skip
-        self.train_times: list[float] = []
+    def __init__(self, min_batches: int, min_seconds: float):
+        self.min_batches, self.min_seconds = min_batches, min_seconds
+        self.intervals: list[float] = []
         self.val_start = self.val_end = 0.0
         self.epoch_start = self.first_batch = self.last_batch_end = self.epoch_end = 0.0
         self._t = 0.0
+
+    @property
+    def batch_s(self) -> float:
+        # The first batches of a process are slow (kernel set-up, fresh memory from the OS): only the
+        # later half counts, by its median.
+        settled = sorted(self.intervals[len(self.intervals) // 2:])
+        if not settled:  # an epoch of one batch
+            return self.last_batch_end - self.first_batch
+        return settled[len(settled) // 2]
 
     def on_train_epoch_start(self, trainer, pl_module):
         self.epoch_start = time.perf_counter()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        # Start to start, so the batch's loading and augmentation count too (with loader workers they
-        # share the two cores with the step, which the step alone would not show).
         now = time.perf_counter()
         if batch_idx == 0:
             self.first_batch = now
-        elif batch_idx > self.skip:
-            self.train_times.append(now - self._t)
+        else:
+            self.intervals.append(now - self._t)
         self._t = now
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self.last_batch_end = time.perf_counter()
+        if batch_idx + 1 >= self.min_batches and self.last_batch_end - self.first_batch >= self.min_seconds:
+            trainer.should_stop = True
 
     def on_validation_start(self, trainer, pl_module):
         self.val_start = time.perf_counter()
@@ -146,8 +178,9 @@ class _WarmupTimer(L.Callback):
 
 
 def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], batches: int,
-            val_batches: int) -> Throughput:
-    """A throw-away fit of `batches` training batches and `val_batches` validation batches."""
+            val_batches: int, seconds: float = 0.0) -> Throughput:
+    """A throw-away fit of at least `batches` training batches and `seconds`, then `val_batches`
+    validation batches."""
     from fer.training.fit import build_module  # fit imports this module
 
     trial = cfg.copy()
@@ -155,10 +188,10 @@ def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], 
         trial.model.kwargs = kwargs
         trial.optim.scheduler = "none"  # a few steps are too short for a one-cycle; timing is the same
     module = build_module(trial, datamodule)
-    timer = _WarmupTimer(skip=max(0, min(2, batches - 2)))
+    timer = _WarmupTimer(batches, seconds)
     trainer = L.Trainer(
         accelerator=cfg.trainer.get("accelerator", "auto"), devices=1, precision=cfg.trainer.precision,
-        max_epochs=1, limit_train_batches=batches, limit_val_batches=val_batches, num_sanity_val_steps=0,
+        max_epochs=1, min_epochs=0, limit_val_batches=val_batches, num_sanity_val_steps=0,
         logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         callbacks=[timer], default_root_dir=cfg.paths.output_dir,
     )
@@ -166,8 +199,7 @@ def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], 
     train_batches = len(datamodule.train_dataloader())
     full_val = len(datamodule.val_dataloader())
     per_val_batch = (timer.val_end - timer.val_start) / max(1, min(val_batches, full_val))
-    t = Throughput(dict(kwargs), sorted(timer.train_times)[len(timer.train_times) // 2],
-                   per_val_batch * full_val)
+    t = Throughput(dict(kwargs), timer.batch_s, per_val_batch * full_val)
     t.epoch_overhead_s = epoch_overhead(cfg, trainer, timer)
     t.epoch_s = t.train_batch_s * train_batches + t.val_pass_s + t.epoch_overhead_s
     log.info("warm-up %s: %.3f s per training batch, %.1f s per validation pass, %.2f s of other per-epoch "
@@ -206,13 +238,14 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
     ladder = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.ladder] or \
         [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
     batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
+    warmup_s = float(b.warmup_fraction) * budget_s  # per size measured
     if batches < 2 or val_batches < 1:
         raise ConfigError("budget.warmup_batches must be >= 2 and budget.warmup_val_batches >= 1 "
                           f"(got {batches} and {val_batches})")
 
     measured: dict[int, Throughput] = {}
     first = int(b.measure_index) if 0 <= int(b.measure_index) < len(ladder) else 0
-    measured[first] = measure(cfg, datamodule, ladder[first], batches, val_batches)
+    measured[first] = measure(cfg, datamodule, ladder[first], batches, val_batches, warmup_s)
 
     def estimates() -> dict[int, float]:
         # Unmeasured sizes scale by compute, conv cost ~ width^2 raised to `width_exponent` < 1, because
@@ -233,10 +266,11 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
 
     reserve = float(b.reserve_s) if b.reserve_s is not None else \
         measured[first].val_pass_s * float(b.test_factor) + float(b.report_s)
-    idx, _ = choose_size(ladder, estimates(), seconds_left(reserve), int(b.min_epochs), int(b.max_epochs))
+    min_epochs = minimum_epochs(b.min_epochs, float(b.minutes))
+    idx, _ = choose_size(ladder, estimates(), seconds_left(reserve), min_epochs, int(b.max_epochs))
     if idx not in measured:
-        measured[idx] = measure(cfg, datamodule, ladder[idx], batches, val_batches)
-        idx, _ = choose_size(ladder, estimates(), seconds_left(reserve), int(b.min_epochs), int(b.max_epochs))
+        measured[idx] = measure(cfg, datamodule, ladder[idx], batches, val_batches, warmup_s)
+        idx, _ = choose_size(ladder, estimates(), seconds_left(reserve), min_epochs, int(b.max_epochs))
     if idx not in measured:  # the second measurement moved the choice again; settle on the estimate
         log.info("budget: %s chosen from an estimated epoch time", ladder[idx])
     if b.reserve_s is None:
@@ -250,8 +284,12 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
         fit_s = seconds_left(reserve) - chosen.val_pass_s - chosen.epoch_overhead_s
         batches = max(1, math.floor(fit_s / chosen.train_batch_s))
         epochs, epoch_s = 1, batches * chosen.train_batch_s + chosen.val_pass_s + chosen.epoch_overhead_s
+    max_steps = None
+    if batches is None and epochs < int(b.max_epochs):
+        epochs, max_steps = add_partial_epoch(epochs, epoch_s, seconds_left(reserve), chosen,
+                                              len(datamodule.train_dataloader()))
     plan = BudgetPlan(budget_s, started_at, ladder[idx], epochs, epoch_s, reserve, train_batches=batches,
-                      val_s=chosen.val_pass_s, epoch_overhead_s=chosen.epoch_overhead_s,
+                      max_steps=max_steps, val_s=chosen.val_pass_s, epoch_overhead_s=chosen.epoch_overhead_s,
                       measured=[asdict(t) for t in measured.values()])
     with open_dict(cfg):
         cfg.model.kwargs = ladder[idx]
@@ -260,9 +298,12 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
         cfg.trainer.num_sanity_val_steps = 0  # measured already; its time is better spent training
         if batches is not None:
             cfg.trainer.limit_train_batches = batches
+        if max_steps is not None:
+            cfg.trainer.max_steps = max_steps  # the one-cycle is sized to it (estimated_stepping_batches)
     log.info("budget %.1f min: %.0f s used before training; model %s, %d epoch(s) of ~%.1f s%s, %.0f s kept for "
              "test and report", float(b.minutes), time.time() - started_at, ladder[idx], epochs, epoch_s,
-             f" ({batches} batches only)" if batches else "", reserve)
+             f" ({batches} batches only)" if batches else f" (the last one ends at step {max_steps})"
+             if max_steps else "", reserve)
     return plan
 
 
@@ -316,6 +357,8 @@ class DeadlineGuard(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._batch_s += time.time() - self._batch_t
         # Lightning has stepped the schedulers for this batch already.
+        if self.plan.max_steps is not None and trainer.global_step >= self.plan.max_steps:
+            trainer.should_stop = True  # the shorter last epoch is over: stopping here validates it
         configs = trainer.lr_scheduler_configs
         sched = configs[0].scheduler if configs else None
         total = getattr(sched, "total_steps", None)
