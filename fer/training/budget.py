@@ -1,12 +1,12 @@
 """Training to a wall-clock budget: measure, then size the schedule so it ends on time and complete.
 
-A short warm-up fit (a few timed training batches and a timed validation pass) measures this machine's
-throughput in the run's own precision and pipeline. From that, the plan picks the widest model of a
-small ladder that still gets `min_epochs` epochs, and the number of epochs that fit in what is left of
-the budget after start-up and the final test/report. The one-cycle schedule is built for exactly those
-epochs, so it reaches its final learning rate; `DeadlineGuard` keeps to the deadline if the machine turns
-out slower than measured (another job takes the cores), still ending with the schedule complete.
-"""
+A short warm-up fit per model size times training batches start to start (loading and augmentation
+included; only the later, settled half counts), a validation pass, and the per-epoch gaps and checkpoint
+saves. From that, the plan picks the widest model of a small ladder that still gets `min_epochs` epochs,
+as many whole epochs as fit in what is left after start-up and the final test/report, and a shorter last
+epoch from the remainder. The one-cycle schedule is built for exactly those steps, so it reaches its final
+learning rate; `DeadlineGuard` keeps to the deadline if the machine turns out slower than measured
+(another job takes the cores), still ending with the schedule complete."""
 
 from __future__ import annotations
 
@@ -238,7 +238,7 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
     ladder = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.ladder] or \
         [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
     batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
-    warmup_s = float(b.warmup_fraction) * budget_s  # per size measured
+    warmup_s = min(float(b.warmup_fraction) * budget_s, float(b.warmup_max_s))  # per size measured
     if batches < 2 or val_batches < 1:
         raise ConfigError("budget.warmup_batches must be >= 2 and budget.warmup_val_batches >= 1 "
                           f"(got {batches} and {val_batches})")
