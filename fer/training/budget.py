@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -125,14 +126,16 @@ def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds
 
 class _WarmupTimer(L.Callback):
     """Times training batches start to start (their loading and augmentation count too) until at least
-    `min_batches` ran and `min_seconds` passed, then stops the fit, which validates; also times that
-    validation and the gaps every epoch pays (starting the loaders, the epoch-end hooks)."""
+    `min_batches` ran and `min_seconds` passed, over as many epochs as a small dataset needs, then stops
+    the fit, which validates; also times that validation and the gaps every epoch pays (starting the
+    loaders, the epoch-end hooks)."""
 
     def __init__(self, min_batches: int, min_seconds: float):
         self.min_batches, self.min_seconds = min_batches, min_seconds
         self.intervals: list[float] = []
         self.val_start = self.val_end = 0.0
         self.epoch_start = self.first_batch = self.last_batch_end = self.epoch_end = 0.0
+        self.started, self.batches = 0.0, 0
         self._t = 0.0
 
     @property
@@ -149,15 +152,17 @@ class _WarmupTimer(L.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         now = time.perf_counter()
-        if batch_idx == 0:
+        if batch_idx == 0:  # intervals stay within an epoch: none spans a validation pass
             self.first_batch = now
+            self.started = self.started or now
         else:
             self.intervals.append(now - self._t)
         self._t = now
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self.last_batch_end = time.perf_counter()
-        if batch_idx + 1 >= self.min_batches and self.last_batch_end - self.first_batch >= self.min_seconds:
+        self.batches += 1
+        if self.batches >= self.min_batches and self.last_batch_end - self.started >= self.min_seconds:
             trainer.should_stop = True
 
     def on_validation_start(self, trainer, pl_module):
@@ -191,7 +196,7 @@ def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], 
     timer = _WarmupTimer(batches, seconds)
     trainer = L.Trainer(
         accelerator=cfg.trainer.get("accelerator", "auto"), devices=1, precision=cfg.trainer.precision,
-        max_epochs=1, min_epochs=0, limit_val_batches=val_batches, num_sanity_val_steps=0,
+        max_epochs=1000, min_epochs=0, limit_val_batches=val_batches, num_sanity_val_steps=0,  # stops on time
         logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         callbacks=[timer], default_root_dir=cfg.paths.output_dir,
     )
@@ -323,6 +328,8 @@ class DeadlineGuard(L.Callback):
         self._start = 0.0
         self._position = 0
         self._epoch_start: float | None = None
+        self._overheads: list[float] = []
+        self._vals: list[float] = []
         self._batch_t = self._batch_s = self._val_t = self._val_s = 0.0
 
     def on_train_start(self, trainer, pl_module):
@@ -332,13 +339,15 @@ class DeadlineGuard(L.Callback):
         # The last validation pass and epoch bookkeeping come after the last training step.
         return self.plan.fit_deadline - self.plan.val_s - self.plan.epoch_overhead_s
 
-    # The real validation pass and per-epoch work replace the warm-up's estimates once seen, so the
-    # time kept for them after the last training step is what this run actually spends.
+    # The real validation pass and per-epoch work replace the warm-up's estimates once seen (the median
+    # of those seen, so one slow checkpoint write does not cut the schedule short), and the time kept for
+    # them after the last training step is what this run actually spends.
     def on_train_epoch_start(self, trainer, pl_module):
         now = time.time()
         if self._epoch_start is not None:
             period = now - self._epoch_start
-            self.plan.epoch_overhead_s = max(0.0, period - self._batch_s - self._val_s)
+            self._overheads.append(max(0.0, period - self._batch_s - self._val_s))
+            self.plan.epoch_overhead_s = statistics.median(self._overheads)
         self._epoch_start, self._batch_s, self._val_s = now, 0.0, 0.0
 
     def on_validation_start(self, trainer, pl_module):
@@ -347,7 +356,8 @@ class DeadlineGuard(L.Callback):
     def on_validation_end(self, trainer, pl_module):
         if not trainer.sanity_checking:
             self._val_s = time.time() - self._val_t
-            self.plan.val_s = self._val_s
+            self._vals.append(self._val_s)
+            self.plan.val_s = statistics.median(self._vals)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         self.plan.last_step_lr = float(trainer.optimizers[0].param_groups[0]["lr"])
