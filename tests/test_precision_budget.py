@@ -15,16 +15,16 @@ import torch
 from fer.training import precision
 from fer.training.budget import (
     BudgetPlan,
-    DeadlineGuard,
-    Throughput,
     add_partial_epoch,
     choose_size,
     epochs_that_fit,
     minimum_epochs,
     process_age_s,
 )
+from fer.training.deadline import DeadlineGuard
 from fer.training.fit import train
 from fer.training.precision import Hardware, resolve
+from fer.training.warmup import Throughput
 from tests.conftest import ROOT
 from tests.test_training import FAST, make_cfg
 

@@ -1,30 +1,28 @@
 """Training to a wall-clock budget: measure, then size the schedule so it ends on time and complete.
 
-A short warm-up fit per model size times training batches start to start (loading and augmentation
-included; only the later, settled half counts), a validation pass, and the per-epoch gaps and checkpoint
-saves. From that, the plan picks the widest model of a small ladder that still gets `min_epochs` epochs,
-as many whole epochs as fit in what is left after start-up and the final test/report, and a shorter last
-epoch from the remainder. The one-cycle schedule is built for exactly those steps, so it reaches its final
-learning rate; `DeadlineGuard` keeps to the deadline if the machine turns out slower than measured
-(another job takes the cores), still ending with the schedule complete."""
+A short warm-up fit per model size (fer.training.warmup) times training batches, a validation pass, and
+the per-epoch gaps and checkpoint saves. From that, the plan picks the widest model of a small ladder that
+still gets `min_epochs` epochs, as many whole epochs as fit in what is left after start-up and the final
+test/report, and a shorter last epoch from the remainder. The one-cycle schedule is built for exactly those
+steps, so it reaches its final learning rate; `fer.training.deadline.DeadlineGuard` keeps to the deadline
+if the machine turns out slower than measured (another job takes the cores), still ending with the
+schedule complete."""
 
 from __future__ import annotations
 
 import logging
 import math
 import os
-import statistics
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
+from fer.training.warmup import Throughput, measure
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +35,6 @@ def process_age_s() -> float:
         return max(0.0, float(Path("/proc/uptime").read_text().split()[0]) - started)
     except (OSError, ValueError, IndexError):
         return 0.0
-
-
-@dataclass
-class Throughput:
-    """Measured seconds per training batch and per validation pass of one model size."""
-
-    kwargs: dict[str, Any]
-    train_batch_s: float
-    val_pass_s: float
-    epoch_overhead_s: float = 0.0
-    epoch_s: float = 0.0
 
 
 @dataclass
@@ -122,107 +109,6 @@ def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds
             return i, n
     last = len(ladder) - 1
     return last, max(1, epochs_that_fit(seconds_left, epoch_s[last], max_epochs))
-
-
-class _WarmupTimer(L.Callback):
-    """Times training batches start to start (their loading and augmentation count too) until at least
-    `min_batches` ran and `min_seconds` passed, over as many epochs as a small dataset needs, then stops
-    the fit, which validates; also times that validation and the gaps every epoch pays (starting the
-    loaders, the epoch-end hooks)."""
-
-    def __init__(self, min_batches: int, min_seconds: float):
-        self.min_batches, self.min_seconds = min_batches, min_seconds
-        self.intervals: list[float] = []
-        self.val_start = self.val_end = 0.0
-        self.epoch_start = self.first_batch = self.last_batch_end = self.epoch_end = 0.0
-        self.started, self.batches = 0.0, 0
-        self._t = 0.0
-
-    @property
-    def batch_s(self) -> float:
-        # The first batches of a process are slow (kernel set-up, fresh memory from the OS): only the
-        # later half counts, by its median.
-        settled = sorted(self.intervals[len(self.intervals) // 2:])
-        if not settled:  # an epoch of one batch
-            return self.last_batch_end - self.first_batch
-        return settled[len(settled) // 2]
-
-    def on_train_epoch_start(self, trainer, pl_module):
-        self.epoch_start = time.perf_counter()
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        now = time.perf_counter()
-        if batch_idx == 0:  # intervals stay within an epoch: none spans a validation pass
-            self.first_batch = now
-            self.started = self.started or now
-        else:
-            self.intervals.append(now - self._t)
-        self._t = now
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self.last_batch_end = time.perf_counter()
-        self.batches += 1
-        if self.batches >= self.min_batches and self.last_batch_end - self.started >= self.min_seconds:
-            trainer.should_stop = True
-
-    def on_validation_start(self, trainer, pl_module):
-        self.val_start = time.perf_counter()
-
-    def on_validation_end(self, trainer, pl_module):
-        self.val_end = time.perf_counter()
-
-    def on_train_epoch_end(self, trainer, pl_module):
-        self.epoch_end = time.perf_counter()
-
-    def gaps_s(self) -> float:
-        """Seconds of an epoch outside its training batches and validation pass."""
-        before = self.first_batch - self.epoch_start
-        between = max(0.0, self.val_start - self.last_batch_end)
-        after = max(0.0, self.epoch_end - max(self.val_end, self.last_batch_end))
-        return max(0.0, before) + between + after
-
-
-def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], batches: int,
-            val_batches: int, seconds: float = 0.0) -> Throughput:
-    """A throw-away fit of at least `batches` training batches and `seconds`, then `val_batches`
-    validation batches."""
-    from fer.training.fit import build_module  # fit imports this module
-
-    trial = cfg.copy()
-    with open_dict(trial):
-        trial.model.kwargs = kwargs
-        trial.optim.scheduler = "none"  # a few steps are too short for a one-cycle; timing is the same
-    module = build_module(trial, datamodule)
-    timer = _WarmupTimer(batches, seconds)
-    trainer = L.Trainer(
-        accelerator=cfg.trainer.get("accelerator", "auto"), devices=1, precision=cfg.trainer.precision,
-        max_epochs=1000, min_epochs=0, limit_val_batches=val_batches, num_sanity_val_steps=0,  # stops on time
-        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        callbacks=[timer], default_root_dir=cfg.paths.output_dir,
-    )
-    trainer.fit(module, datamodule=datamodule)
-    train_batches = len(datamodule.train_dataloader())
-    full_val = len(datamodule.val_dataloader())
-    per_val_batch = (timer.val_end - timer.val_start) / max(1, min(val_batches, full_val))
-    t = Throughput(dict(kwargs), timer.batch_s, per_val_batch * full_val)
-    t.epoch_overhead_s = epoch_overhead(cfg, trainer, timer)
-    t.epoch_s = t.train_batch_s * train_batches + t.val_pass_s + t.epoch_overhead_s
-    log.info("warm-up %s: %.3f s per training batch, %.1f s per validation pass, %.2f s of other per-epoch "
-             "work -> %.1f s per epoch", kwargs, t.train_batch_s, t.val_pass_s, t.epoch_overhead_s, t.epoch_s)
-    return t
-
-
-def epoch_overhead(cfg: DictConfig, trainer: L.Trainer, timer: _WarmupTimer) -> float:
-    """Per-epoch seconds besides training and validation: `budget.epoch_overhead_s` when set, else
-    measured: the warm-up epoch's gaps plus two checkpoint saves (the run keeps a best and a last one)."""
-    fixed = cfg.budget.get("epoch_overhead_s")
-    if fixed is not None:
-        return float(fixed)
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        trainer.save_checkpoint(Path(tmp) / "warmup.ckpt")
-        save_s = time.perf_counter() - t0
-    return timer.gaps_s() + 2 * save_s
 
 
 def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | None = None) -> BudgetPlan:
@@ -310,95 +196,3 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
              f" ({batches} batches only)" if batches else f" (the last one ends at step {max_steps})"
              if max_steps else "", reserve)
     return plan
-
-
-class DeadlineGuard(L.Callback):
-    """Keeps the run inside its budget with its one-cycle schedule complete, however busy the machine gets.
-
-    The planned schedule counts steps; if the machine runs slower than in the warm-up, the schedule is
-    moved forward to the fraction of the training time already used, so it reaches its final learning
-    rate as the time runs out and the fit stops there (a last validation keeps the best checkpoint).
-    A machine faster than measured simply finishes the planned steps early.
-    """
-
-    def __init__(self, plan: BudgetPlan):
-        self.plan = plan
-        self.fast_forwarded = 0   # scheduler steps skipped to keep to the deadline
-        self.stopped_early = False
-        self._start = 0.0
-        self._position = 0
-        self._epoch_start: float | None = None
-        self._overheads: list[float] = []
-        self._vals: list[float] = []
-        self._batch_t = self._batch_s = self._val_t = self._val_s = 0.0
-
-    def on_train_start(self, trainer, pl_module):
-        self._start = time.time()
-
-    def _train_end(self) -> float:
-        # The last validation pass and epoch bookkeeping come after the last training step.
-        return self.plan.fit_deadline - self.plan.val_s - self.plan.epoch_overhead_s
-
-    # The real validation pass and per-epoch work replace the warm-up's estimates once seen (the median
-    # of those seen, so one slow checkpoint write does not cut the schedule short), and the time kept for
-    # them after the last training step is what this run actually spends.
-    def on_train_epoch_start(self, trainer, pl_module):
-        now = time.time()
-        if self._epoch_start is not None:
-            period = now - self._epoch_start
-            self._overheads.append(max(0.0, period - self._batch_s - self._val_s))
-            self.plan.epoch_overhead_s = statistics.median(self._overheads)
-        self._epoch_start, self._batch_s, self._val_s = now, 0.0, 0.0
-
-    def on_validation_start(self, trainer, pl_module):
-        self._val_t = time.time()
-
-    def on_validation_end(self, trainer, pl_module):
-        if not trainer.sanity_checking:
-            self._val_s = time.time() - self._val_t
-            self._vals.append(self._val_s)
-            self.plan.val_s = statistics.median(self._vals)
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self.plan.last_step_lr = float(trainer.optimizers[0].param_groups[0]["lr"])
-        self.plan.steps_run += 1
-        self._batch_t = time.time()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self._batch_s += time.time() - self._batch_t
-        # Lightning has stepped the schedulers for this batch already.
-        if self.plan.max_steps is not None and trainer.global_step >= self.plan.max_steps:
-            trainer.should_stop = True  # the shorter last epoch is over: stopping here validates it
-        configs = trainer.lr_scheduler_configs
-        sched = configs[0].scheduler if configs else None
-        total = getattr(sched, "total_steps", None)
-        if total is None:  # not a one-cycle: only the hard stop applies
-            if time.time() > self.plan.fit_deadline:
-                self._stop(trainer)
-            return
-        span = max(1e-6, self._train_end() - self._start)
-        by_time = math.ceil(min(1.0, (time.time() - self._start) / span) * (total - 1))
-        # The schedule's position is the further of the steps done and the share of the time used; once
-        # ahead of the steps it waits for them, so a machine that speeds up again loses no time.
-        target = min(total - 1, max(by_time, trainer.global_step, self._position))
-        if target != sched.last_epoch:
-            self.fast_forwarded += max(0, target - max(trainer.global_step, self._position))
-            sched.last_epoch = target - 1
-            sched.step()  # applies the learning rate (and momentum) of step `target`
-        self._position = target
-        if by_time >= total - 1:  # out of time: the schedule is at its end, stop here
-            self._stop(trainer)
-
-    def on_train_end(self, trainer, pl_module):
-        configs = trainer.lr_scheduler_configs
-        sched = configs[0].scheduler if configs else None
-        total = getattr(sched, "total_steps", None)
-        self.plan.schedule_complete = total is not None and sched.last_epoch >= total - 1
-
-    def _stop(self, trainer: L.Trainer) -> None:
-        if not self.stopped_early:
-            log.warning("budget: the machine ran slower than in the warm-up (other jobs on the cores?); the "
-                        "schedule was moved on by %d steps and the fit ends in epoch %d of %d, on time.",
-                        self.fast_forwarded, trainer.current_epoch + 1, self.plan.epochs)
-        self.stopped_early = True
-        trainer.should_stop = True

@@ -19,8 +19,9 @@ from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
 from fer.evaluation.evaluate import evaluate_split
 from fer.evaluation.report import write_report
-from fer.training.budget import DeadlineGuard, plan_budget
+from fer.training.budget import plan_budget
 from fer.training.config_checks import check_train_config
+from fer.training.deadline import DeadlineGuard
 from fer.training.distill import attach_distiller
 from fer.training.history import MetricHistory
 from fer.training.module import FERModule
