@@ -12,6 +12,7 @@ import time
 import pytest
 import torch
 
+from fer.errors import ConfigError
 from fer.training import precision
 from fer.training.budget import (
     BudgetPlan,
@@ -88,30 +89,37 @@ def test_leftover_time_becomes_a_shorter_last_epoch():
 
 
 def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_path):
-    """A 30-second budget: the run, test and report included, never overruns by more than 15% and uses at
-    least 75% of it, and the LR schedule completes; the per-epoch overhead is measured, not assumed.
-    (Alone this test ends at 27-29 s; inside the full suite the warm-up has measured up to 12% slow, and a
-    plan cannot lengthen itself yet, so the run then ends at 24-25 s.)"""
+    """A 30-second budget: the run, test and report included, ends within 15% of it and the LR schedule
+    completes; the per-epoch overhead is measured, not assumed. The warm-up's estimate may be off either way
+    (inside the full suite it has read 12% slow): the guard stretches or shortens the schedule to the clock."""
     if os.getloadavg()[0] > (os.cpu_count() or 1):
         pytest.skip("other jobs already load every core: a wall-clock budget cannot be checked fairly now")
     budget_s = 30.0
     cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", f"budget.minutes={budget_s / 60}",
                    "budget.count_from=call", "budget.warmup_batches=4", "budget.min_epochs=2",
-                   "budget.ladder=[{width:8,dropout:0.1}]", "budget.measure_index=0", "trainer.precision=32-true",
+                   "budget.ladder=[{width:8,dropout:0.1,augment:{erasing:0.0,degrees:5}}]", "budget.measure_index=0", "trainer.precision=32-true",
                    "budget.max_epochs=1000", "budget.report_s=3", "logger=csv", *FAST)
     start = time.time()
     train(cfg)
     elapsed = time.time() - start
-    assert 0.75 * budget_s <= elapsed <= 1.15 * budget_s, elapsed
+    assert 0.85 * budget_s <= elapsed <= 1.15 * budget_s, elapsed
     report = json.loads((tmp_path / "report.json").read_text())
     plan = report["budget"]
     assert report["precision"] in ("bf16-mixed", "32-true") and report["cpu_capability"]
     history = json.loads((tmp_path / "history.json").read_text())
-    assert 1 <= len(history) <= plan["epochs"]
+    assert len(history) >= 1 and plan["steps_run"] > 0 and plan["planned_steps"] > 0
     assert plan["measured"][0]["epoch_overhead_s"] > 0
+    assert plan["augment"]["degrees"] == 5 and cfg.data.augment.degrees == 5 and cfg.data.augment.hflip == 0.5
     final_lr = cfg.optim.lr / 25 / 1e4  # OneCycleLR: max_lr / div_factor / final_div_factor
     assert plan["schedule_complete"] and history[-1]["lr"] < 1e-3 * cfg.optim.lr
     assert plan["last_step_lr"] < 1e-3 * cfg.optim.lr or plan["last_step_lr"] == pytest.approx(final_lr, rel=1e-3)
+
+
+def test_a_rung_with_an_unknown_augment_setting_is_named(folder_dataset, tmp_path):
+    cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", "budget.ladder=[{width:8,augment:{erase:0.5}}]",
+                   *FAST)
+    with pytest.raises(ConfigError, match="erase.*valid: .*erasing"):
+        train(cfg)
 
 
 class FakeTrainer:
@@ -123,6 +131,8 @@ class FakeTrainer:
         self.should_stop = False
         self.current_epoch = 0
         self.global_step = 0
+        epoch_loop = type("E", (), {"max_steps": 890})()
+        self.fit_loop = type("F", (), {"max_epochs": 9, "epoch_loop": epoch_loop})()
 
 
 def one_cycle(total: int):
@@ -144,14 +154,18 @@ def test_guard_moves_a_late_schedule_to_its_end_and_stops():
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1 / 25 / 1e4, rel=1e-6)
 
 
-def test_guard_leaves_a_schedule_on_time_alone():
+def test_guard_holds_a_fast_run_to_the_clock():
+    """Steps faster than planned do not end the fit early: the planned limits are lifted and the schedule
+    follows the share of the time used, so the run goes on past its planned steps until the time is up."""
     now = time.time()
     plan = BudgetPlan(budget_s=1000, started_at=now, model_kwargs={}, epochs=3, epoch_s=30, reserve_s=5)
     opt, sched = one_cycle(50)
     trainer, guard = FakeTrainer(sched, opt), DeadlineGuard(plan)
     guard.on_train_start(trainer, None)
-    for _ in range(3):
+    assert trainer.fit_loop.epoch_loop.max_steps == -1 and trainer.fit_loop.max_epochs > 9
+    for _ in range(60):  # more steps than the schedule has, in a moment of a 1000-s budget
         sched.step()
         trainer.global_step += 1
         guard.on_train_batch_end(trainer, None, None, None, 0)
-    assert not trainer.should_stop and sched.last_epoch == 3 and guard.fast_forwarded == 0
+    assert not trainer.should_stop and sched.last_epoch <= 1
+    assert opt.param_groups[0]["lr"] < 0.1 / 2  # still warming up, as the clock says

@@ -60,6 +60,11 @@ class FERDataModule(L.LightningDataModule):
         self.batch_augment = BatchAugment(self.augment_cfg) if self.augment_cfg.mode == "batched" else None
         self.splits: FERSplits | None = None
 
+    def use_augment(self, augment: dict[str, Any]) -> None:
+        """Train with other augmentation settings from the next training loader on (a budget plan's choice)."""
+        self.augment_cfg = AugmentConfig(**augment)
+        self.batch_augment = BatchAugment(self.augment_cfg) if self.augment_cfg.mode == "batched" else None
+
     @property
     def class_names(self) -> tuple[str, ...]:
         return CLASSES

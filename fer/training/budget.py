@@ -5,8 +5,9 @@ the per-epoch gaps and checkpoint saves. From that, the plan picks the widest mo
 still gets `min_epochs` epochs, as many whole epochs as fit in what is left after start-up and the final
 test/report, and a shorter last epoch from the remainder. The one-cycle schedule is built for exactly those
 steps, so it reaches its final learning rate; `fer.training.deadline.DeadlineGuard` keeps to the deadline
-if the machine turns out slower than measured (another job takes the cores), still ending with the
-schedule complete."""
+whatever speed the machine turns out to have: slower than measured (another job takes the cores), the
+schedule reaches its end in fewer steps; faster, it is stretched over more, and either way it ends on time
+and complete."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from fer.data.augment import AugmentConfig
 from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
 from fer.training.warmup import Throughput, measure
@@ -49,9 +51,11 @@ class BudgetPlan:
     max_steps: int | None = None      # set when a shorter last epoch uses what whole epochs leave over
     val_s: float = 0.0           # one validation pass
     epoch_overhead_s: float = 0.0
-    steps_run: int = 0           # filled in by DeadlineGuard during the fit
+    planned_steps: int | None = None  # the one-cycle's length; DeadlineGuard fills in this and the next two
+    steps_run: int = 0           # more than planned on a machine faster than its warm-up, fewer on a slower one
     last_step_lr: float | None = None  # the learning rate of the last optimizer step
     schedule_complete: bool | None = None  # the one-cycle reached its final learning rate
+    augment: dict[str, Any] | None = None  # the chosen rung's augmentation, where it has its own
     measured: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -128,6 +132,13 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
     datamodule.setup()
     ladder = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.ladder] or \
         [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
+    # A rung may carry its own augmentation (a small model that underfits wants less); the rest is the model's.
+    rung_augment = [rung.pop("augment", None) for rung in ladder]
+    known = {f.name for f in fields(AugmentConfig)}
+    for extra in rung_augment:
+        if extra and set(extra) - known:
+            raise ConfigError(f"budget.ladder: unknown augment setting(s) {sorted(set(extra) - known)}; valid: "
+                              f"{', '.join(sorted(known))}")
     batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
     warmup_s = min(float(b.warmup_fraction) * budget_s, float(b.warmup_max_s))  # per size measured
     if batches < 2 or val_batches < 1:
@@ -182,8 +193,12 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
     plan = BudgetPlan(budget_s, started_at, ladder[idx], epochs, epoch_s, reserve, train_batches=batches,
                       max_steps=max_steps, val_s=chosen.val_pass_s, epoch_overhead_s=chosen.epoch_overhead_s,
                       measured=[asdict(t) for t in measured.values()])
+    if rung_augment[idx]:
+        plan.augment = {**OmegaConf.to_container(cfg.data.augment, resolve=True), **rung_augment[idx]}
     with open_dict(cfg):
         cfg.model.kwargs = ladder[idx]
+        if plan.augment:
+            cfg.data.augment = plan.augment  # the caller hands it to the datamodule (FERDataModule.use_augment)
         cfg.trainer.max_epochs = epochs
         cfg.trainer.min_epochs = 0  # lets DeadlineGuard stop inside the first epoch
         cfg.trainer.num_sanity_val_steps = 0  # measured already; its time is better spent training

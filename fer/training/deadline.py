@@ -15,18 +15,20 @@ log = logging.getLogger(__name__)
 
 
 class DeadlineGuard(L.Callback):
-    """Keeps the run inside its budget with its one-cycle schedule complete, however busy the machine gets.
+    """Keeps the run inside its budget with its one-cycle schedule complete, whatever speed the machine has.
 
-    The planned schedule counts steps; if the machine runs slower than in the warm-up, the schedule is
-    moved forward to the fraction of the training time already used, so it reaches its final learning
-    rate as the time runs out and the fit stops there (a last validation keeps the best checkpoint).
-    A machine faster than measured simply finishes the planned steps early.
+    The one-cycle is built for the planned steps, but its position follows the clock: the share of the
+    training time used. A machine slower than in the warm-up (another job on the cores) reaches the end of
+    the schedule in fewer steps; a faster one runs more steps than planned, the schedule stretched over
+    them. Either way the fit stops as the time runs out, at the final learning rate, and a last
+    validation keeps the best checkpoint.
     """
 
     def __init__(self, plan: BudgetPlan):
         self.plan = plan
-        self.fast_forwarded = 0   # scheduler steps skipped to keep to the deadline
-        self.stopped_early = False
+        self.fast_forwarded = 0   # planned steps not run: the machine was slower than measured
+        self.extra_steps = 0      # steps run beyond the plan: the machine was faster
+        self._stopped = False
         self._start = 0.0
         self._position = 0
         self._epoch_start: float | None = None
@@ -36,6 +38,12 @@ class DeadlineGuard(L.Callback):
 
     def on_train_start(self, trainer, pl_module):
         self._start = time.time()
+        # The planned epochs and steps sized the one-cycle; from here the clock ends the fit, so a fast
+        # machine may run past them (the cap only guards against a clock that never advances).
+        loop = getattr(trainer, "fit_loop", None)
+        if loop is not None:
+            loop.max_epochs = max(loop.max_epochs or 1, 1) * 3 + 2
+            loop.epoch_loop.max_steps = -1
 
     def _train_end(self) -> float:
         # The last validation pass and epoch bookkeeping come after the last training step.
@@ -68,28 +76,24 @@ class DeadlineGuard(L.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._batch_s += time.time() - self._batch_t
-        # Lightning has stepped the schedulers for this batch already.
-        if self.plan.max_steps is not None and trainer.global_step >= self.plan.max_steps:
-            trainer.should_stop = True  # the shorter last epoch is over: stopping here validates it
         configs = trainer.lr_scheduler_configs
         sched = configs[0].scheduler if configs else None
         total = getattr(sched, "total_steps", None)
         if total is None:  # not a one-cycle: only the hard stop applies
             if time.time() > self.plan.fit_deadline:
-                self._stop(trainer)
+                self._stop(trainer, total)
             return
         span = max(1e-6, self._train_end() - self._start)
         by_time = math.ceil(min(1.0, (time.time() - self._start) / span) * (total - 1))
-        # The schedule's position is the further of the steps done and the share of the time used; once
-        # ahead of the steps it waits for them, so a machine that speeds up again loses no time.
-        target = min(total - 1, max(by_time, trainer.global_step, self._position))
+        # Lightning has stepped the scheduler for this batch already; put it where the clock says (never
+        # backwards, and never past its last step before the time is up).
+        target = min(total - 1, max(by_time, self._position))
         if target != sched.last_epoch:
-            self.fast_forwarded += max(0, target - max(trainer.global_step, self._position))
             sched.last_epoch = target - 1
             sched.step()  # applies the learning rate (and momentum) of step `target`
         self._position = target
         if by_time >= total - 1:  # out of time: the schedule is at its end, stop here
-            self._stop(trainer)
+            self._stop(trainer, total)
 
     def on_train_end(self, trainer, pl_module):
         configs = trainer.lr_scheduler_configs
@@ -97,10 +101,16 @@ class DeadlineGuard(L.Callback):
         total = getattr(sched, "total_steps", None)
         self.plan.schedule_complete = total is not None and sched.last_epoch >= total - 1
 
-    def _stop(self, trainer: L.Trainer) -> None:
-        if not self.stopped_early:
-            log.warning("budget: the machine ran slower than in the warm-up (other jobs on the cores?); the "
-                        "schedule was moved on by %d steps and the fit ends in epoch %d of %d, on time.",
-                        self.fast_forwarded, trainer.current_epoch + 1, self.plan.epochs)
-        self.stopped_early = True
+    def _stop(self, trainer: L.Trainer, total: int | None) -> None:
+        if not self._stopped and total is not None:
+            done = trainer.global_step
+            self.plan.planned_steps = total
+            self.fast_forwarded, self.extra_steps = max(0, total - done), max(0, done - total)
+            if done < total:
+                log.warning("budget: the machine ran slower than in the warm-up (other jobs on the cores?); the "
+                            "fit ends on time after %d of %d planned steps, its schedule complete.", done, total)
+            else:
+                log.info("budget: the machine ran faster than in the warm-up: %d steps instead of %d, the "
+                         "schedule stretched over them.", done, total)
+        self._stopped = True
         trainer.should_stop = True

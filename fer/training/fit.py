@@ -76,6 +76,8 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     hardware = resolve_config(cfg)  # `auto` precision and channels_last -> this machine's choice
     datamodule = FERDataModule(**OmegaConf.to_container(cfg.data, resolve=True))
     plan = plan_budget(cfg, datamodule, called_at) if cfg.get("budget") else None
+    if plan is not None and plan.augment:
+        datamodule.use_augment(plan.augment)
     if plan is not None and cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)  # the warm-up drew random numbers
     module = build_module(cfg, datamodule)
