@@ -7,9 +7,10 @@
 `default` is exactly what `python scripts/webcam.py` runs (conf/webcam.yaml with its detector);
 `reference` is the same with `detector=haar` (the reference's Haar parameters on the full frame).
 Each configuration gets one row per classifier backend. `--isa avx2` reruns the rows in a child
-process with ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 (torch) and OPENCV_CPU_DISABLE=AVX512-SKX
-(OpenCV: Haar, CenterFace, resizing); ONNX Runtime has no run-time switch (its kernels are chosen
-by CPUID), so its rows keep AVX-512 and say so in the CPU column.
+process under bench/avx2_only.sh where the CPU can mask CPUID (every library sees AVX2 only), and with
+ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 (torch) and OPENCV_CPU_DISABLE=AVX512-SKX
+(OpenCV: Haar, CenterFace, resizing); ONNX Runtime has no run-time switch of its own (its kernels
+are chosen by CPUID), so without the mask its rows keep AVX-512 and say so in the CPU column.
 
 The input is a 640x480 video made from ../shared/media/WolfgangLanger_Pexels.mp4 (640x360,
 letterboxed to 4:3, 472 frames, one face throughout). Each frame is decoded, detected (every N-th
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -149,7 +151,21 @@ def cpu_column(backend: str, isa: str) -> str:
     cv = "OpenCV AVX-512" if cv_avx512 else "OpenCV AVX2"
     if backend == "torch":
         return f"{isa}: torch {torch_isa}, {cv}"
+    if cpuid_masked():
+        return f"{isa}: ORT AVX2 (CPUID masked), {cv}"
     return f"{isa}: ORT AVX-512 (no switch), {cv}" if "AVX512" in cpu_flags() else f"{isa}: ORT {torch_isa}, {cv}"
+
+
+def cpuid_masked() -> bool:
+    """Running under bench/avx2_only.sh: every library, ONNX Runtime included, sees an AVX2-only CPU."""
+    return "avx2_only" in os.environ.get("LD_PRELOAD", "")
+
+
+def can_mask_cpuid() -> bool:
+    try:
+        return "cpuid_fault" in Path("/proc/cpuinfo").read_text() and shutil.which("gcc") is not None
+    except OSError:
+        return False
 
 
 def cpu_flags() -> str:
@@ -183,6 +199,8 @@ def child_rows(args, isa: str) -> list[dict]:
            "--threads", str(args.threads), "--classifier-threads", str(args.classifier_threads)]
     cmd += ["--ckpt", args.ckpt] if args.ckpt else []
     cmd += ["--frames", str(args.frames)] if args.frames else []
+    # Where the CPU can fault on CPUID, mask it for the whole child so ONNX Runtime is held to AVX2 as well.
+    cmd = ["bash", str(Path(__file__).with_name("avx2_only.sh")), *cmd] if can_mask_cpuid() else cmd
     out = subprocess.run(cmd, env={**os.environ, **AVX2_ENV}, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(out.stdout)
 
@@ -199,8 +217,9 @@ def table(results: list[dict], command: str) -> str:
              + (f", ONNX Runtime {ort_version()}" if onnxruntime_available() else "") + ".",
              "- CPU column: `native` runs everything with the machine's own instruction sets; `avx2` is the "
              "AVX2-only case emulated with " + " ".join(f"{k}={v}" for k, v in AVX2_ENV.items()) + ", read back "
-             "from torch.backends.cpu.get_cpu_capability() and cv2.getCPUFeaturesLine(). ONNX Runtime picks its "
-             "kernels by CPUID and has no switch, so its `avx2` rows still use AVX-512 for the classifier.",
+             "from torch.backends.cpu.get_cpu_capability() and cv2.getCPUFeaturesLine(), and, where the CPU can "
+             "fault on CPUID, under bench/avx2_only.sh, which hides AVX-512, AVX-VNNI and AMX from every library "
+             "(ONNX Runtime has no switch of its own: without the mask its `avx2` rows use AVX-512).",
              f"- Input: {VIDEO.name}, 640x480, {r0['frames']} frames, made from "
              "WolfgangLanger_Pexels.mp4 (letterboxed); one face in every frame.",
              f"- Model: {r0['model']} ({', '.join(sorted({r['backend'] + ' ' + str(r['precision']) for r in results}))}). "
