@@ -7,6 +7,8 @@ import torch
 from torchvision.transforms import v2
 
 from fer.data.augment import AugmentConfig, BatchAugment, build_sample_transform
+from fer.data.datamodule import FERDataModule
+from fer.errors import ConfigError
 
 
 def test_default_is_the_reference_augmentation():
@@ -17,6 +19,14 @@ def test_default_is_the_reference_augmentation():
     assert tuple(affine.translate) == (0.2, 0.2)
     assert tuple(affine.scale) == (0.8, 1.2)
     assert flip.p == 0.5
+
+
+def test_a_misspelt_setting_is_named_with_the_valid_ones():
+    with pytest.raises(ConfigError, match=r"data.augment: unknown setting\(s\) \['rotate'\]; valid: .*degrees"):
+        FERDataModule(root="unused", augment={"rotate": 10})
+    dm = FERDataModule(root="unused", augment={"mode": "batched"})
+    dm.use_augment({"mode": "batched", "degrees": 5})
+    assert dm.augment_cfg.degrees == 5 and dm.batch_augment is not None
 
 
 def test_ranges_are_configurable_and_erasing_optional():

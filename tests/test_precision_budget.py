@@ -97,7 +97,8 @@ def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_pa
     budget_s = 30.0
     cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", f"budget.minutes={budget_s / 60}",
                    "budget.count_from=call", "budget.warmup_batches=4", "budget.min_epochs=2",
-                   "budget.ladder=[{width:8,dropout:0.1,augment:{erasing:0.0,degrees:5}}]", "budget.measure_index=0", "trainer.precision=32-true",
+                   "budget.ladder=[{width:8,dropout:0.1,augment:{erasing:0.0,degrees:5}}]", "budget.measure_index=0",
+                   "trainer.precision=32-true",
                    "budget.max_epochs=1000", "budget.report_s=3", "logger=csv", *FAST)
     start = time.time()
     train(cfg)

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +33,15 @@ class AugmentConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"augment.mode={self.mode!r} is not one of {', '.join(MODES)}")
+
+    @classmethod
+    def from_dict(cls, settings: dict[str, Any], where: str = "data.augment") -> AugmentConfig:
+        """Settings from a config, with a misspelt key named beside the valid ones (not a TypeError)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s) {unknown}; valid: {', '.join(sorted(known))}")
+        return cls(**settings)
 
 
 def build_sample_transform(cfg: AugmentConfig) -> v2.Compose | None:

@@ -55,14 +55,14 @@ class FERDataModule(L.LightningDataModule):
         super().__init__()
         self.root, self.cache_dir = root, cache_dir
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
-        self.augment_cfg = AugmentConfig(**(augment or {}))
         self.train_subset, self.eval_subset, self.seed = train_subset, eval_subset, seed
-        self.batch_augment = BatchAugment(self.augment_cfg) if self.augment_cfg.mode == "batched" else None
+        self.use_augment(augment or {})
         self.splits: FERSplits | None = None
 
     def use_augment(self, augment: dict[str, Any]) -> None:
-        """Train with other augmentation settings from the next training loader on (a budget plan's choice)."""
-        self.augment_cfg = AugmentConfig(**augment)
+        """Train with these augmentation settings from the next training loader on (a budget plan may
+        change them after construction)."""
+        self.augment_cfg = AugmentConfig.from_dict(augment)
         self.batch_augment = BatchAugment(self.augment_cfg) if self.augment_cfg.mode == "batched" else None
 
     @property

@@ -6,6 +6,7 @@ import logging
 import math
 import statistics
 import time
+from typing import Any
 
 import lightning as L
 
@@ -26,8 +27,6 @@ class DeadlineGuard(L.Callback):
 
     def __init__(self, plan: BudgetPlan):
         self.plan = plan
-        self.fast_forwarded = 0   # planned steps not run: the machine was slower than measured
-        self.extra_steps = 0      # steps run beyond the plan: the machine was faster
         self._stopped = False
         self._start = 0.0
         self._position = 0
@@ -74,11 +73,16 @@ class DeadlineGuard(L.Callback):
         self.plan.steps_run += 1
         self._batch_t = time.time()
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self._batch_s += time.time() - self._batch_t
+    @staticmethod
+    def _schedule(trainer) -> tuple[Any, int | None]:
+        """The run's scheduler and, for a one-cycle, its length in steps."""
         configs = trainer.lr_scheduler_configs
         sched = configs[0].scheduler if configs else None
-        total = getattr(sched, "total_steps", None)
+        return sched, getattr(sched, "total_steps", None)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._batch_s += time.time() - self._batch_t
+        sched, total = self._schedule(trainer)
         if total is None:  # not a one-cycle: only the hard stop applies
             if time.time() > self.plan.fit_deadline:
                 self._stop(trainer, total)
@@ -96,16 +100,13 @@ class DeadlineGuard(L.Callback):
             self._stop(trainer, total)
 
     def on_train_end(self, trainer, pl_module):
-        configs = trainer.lr_scheduler_configs
-        sched = configs[0].scheduler if configs else None
-        total = getattr(sched, "total_steps", None)
+        sched, total = self._schedule(trainer)
         self.plan.schedule_complete = total is not None and sched.last_epoch >= total - 1
 
     def _stop(self, trainer: L.Trainer, total: int | None) -> None:
         if not self._stopped and total is not None:
             done = trainer.global_step
             self.plan.planned_steps = total
-            self.fast_forwarded, self.extra_steps = max(0, total - done), max(0, done - total)
             if done < total:
                 log.warning("budget: the machine ran slower than in the warm-up (other jobs on the cores?); the "
                             "fit ends on time after %d of %d planned steps, its schedule complete.", done, total)
