@@ -136,10 +136,12 @@ def main() -> None:
                 print(f"warning: {e}", file=sys.stderr)
         else:
             print(f"warning: {args.peer_python} not found: the peer row is left out", file=sys.stderr)
+    bundled = json.loads((ROOT / "fer" / "weights" / "fer2013.json").read_text())
+    net = f"{bundled['model']}-{bundled['model_kwargs'].get('width', '')}"  # the bundled network, e.g. fastcnn-32
     for backend in ("onnxruntime", "torch"):
-        rows.append(row(f"ours, default detector, {backend}", "CenterFace 160 px + fastcnn-48",
+        rows.append(row(f"ours, default detector, {backend}", f"CenterFace 160 px + {net}",
                         ours(frames, "centerface", {"input_width": 160, "box_scale": 1.05}, backend)))
-        rows.append(row(f"ours, detector=haar, {backend}", "Haar (reference parameters) + fastcnn-48",
+        rows.append(row(f"ours, detector=haar, {backend}", f"Haar (reference parameters) + {net}",
                         ours(frames, "haar", {}, backend)))
     for r in rows:
         print(f"{r['name']:40s} {r['fps']:6.1f} fps  mean {r['mean']:5.1f} ms  p95 {r['p95']:5.1f} ms  "

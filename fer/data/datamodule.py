@@ -22,21 +22,23 @@ log = logging.getLogger(__name__)
 
 
 class FaceBatches(Dataset):
-    """Indexed by a list of indices and returns a whole uint8 batch, so no per-sample collate runs."""
+    """Indexed by a list of indices and returns a whole uint8 batch, so no per-sample collate runs.
+    With `with_index` the batch also carries those indices (offline distillation looks its soft labels up)."""
 
-    def __init__(self, data: LabeledImages, transform=None):
+    def __init__(self, data: LabeledImages, transform=None, with_index: bool = False):
         self.data = data
         self.transform = transform
+        self.with_index = with_index
 
     def __len__(self) -> int:
         return len(self.data)
 
-    def __getitem__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, indices: list[int]) -> tuple[torch.Tensor, ...]:
         idx = torch.as_tensor(indices, dtype=torch.long)
         images = self.data.images[idx].unsqueeze(1)  # (N,1,48,48) uint8
         if self.transform is not None:
             images = torch.stack([self.transform(img) for img in images])
-        return images, self.data.labels[idx]
+        return (images, self.data.labels[idx], idx) if self.with_index else (images, self.data.labels[idx])
 
 
 class FERDataModule(L.LightningDataModule):
@@ -58,6 +60,7 @@ class FERDataModule(L.LightningDataModule):
         self.train_subset, self.eval_subset, self.seed = train_subset, eval_subset, seed
         self.use_augment(augment or {})
         self.splits: FERSplits | None = None
+        self.train_index = False  # training batches as (images, labels, indices into the train split)
 
     def use_augment(self, augment: dict[str, Any]) -> None:
         """Train with these augmentation settings from the next training loader on (a budget plan may
@@ -99,7 +102,7 @@ class FERDataModule(L.LightningDataModule):
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
         batches = batch_sampler(len(data), size, train, rank, world, self.seed)
         return DataLoader(
-            FaceBatches(data, transform),
+            FaceBatches(data, transform, with_index=train and self.train_index),
             sampler=batches,
             batch_size=None,
             num_workers=self.num_workers,
@@ -120,8 +123,8 @@ class FERDataModule(L.LightningDataModule):
         return self.eval_dataloader("test")
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        images, labels = batch
+        images, labels, *index = batch
         images = to_model_input(images)
         if self.batch_augment is not None and self.trainer is not None and self.trainer.training:
             images = self.batch_augment(images)
-        return images, labels
+        return images, labels, *index

@@ -7,6 +7,13 @@ CE is the module's own loss (label smoothing, class weights, mixup/cutmix target
 the very batch the student sees, augmented and mixed; with `teacher_tta` each teacher's softened
 probabilities are averaged over its test-time-augmentation views (fer.evaluation.tta), then over the teachers.
 
+With `offline` the teachers instead score every training face once, unaugmented, before the fit (soft
+labels, cached beside the data) and cost nothing per step. That is what makes an expensive teacher
+affordable on a CPU: ten-crop over 12 views of a 0.5 GFLOP net would cost several student steps per
+batch online. The student's augmentation should then be mild (flips, small shifts), which a ten-crop
+average is itself nearly invariant to; mixup and cutmix are refused, since the stored labels would not
+be mixed.
+
 The teachers are kept out of the student: they are held in a plain list (no registered submodule),
 so they are neither trained, nor moved by Lightning, nor saved into the student's checkpoint, and
 nothing about them enters the hyperparameters. A student checkpoint therefore loads with plain
@@ -15,6 +22,7 @@ nothing about them enters the hyperparameters. A student checkpoint therefore lo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,8 +31,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from fer.checkpoints.loading import load_model
+from fer.data.preprocess import to_model_input
+from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError, ConfigError
 from fer.evaluation.tta import TTA_MODES, predict_probs
 
@@ -35,7 +46,7 @@ class Distiller:
     """The teachers and the distillation term; attached to a FERModule as `module.distiller`."""
 
     def __init__(self, teachers: Sequence[nn.Module], alpha: float = 0.5, temperature: float = 4.0,
-                 teacher_tta: str = "none"):
+                 teacher_tta: str = "none", offline: bool = False, fingerprint: str = ""):
         if not teachers:
             raise ConfigError("distillation needs at least one teacher: set distill.teachers=[path.ckpt]")
         if not 0.0 <= alpha <= 1.0:
@@ -46,37 +57,77 @@ class Distiller:
             raise ConfigError(f"distill.teacher_tta={teacher_tta!r} is not one of {', '.join(TTA_MODES)}")
         self.teachers = [t.eval().requires_grad_(False) for t in teachers]  # a list: not a submodule
         self.alpha, self.temperature, self.teacher_tta = float(alpha), float(temperature), teacher_tta
+        self.offline, self.fingerprint = bool(offline), fingerprint
+        self.soft_labels: torch.Tensor | None = None  # (N, C) per training face, when offline
         self._device: torch.device | None = None
 
     def _to(self, device: torch.device) -> None:
         if device != self._device:
-            fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-            self.teachers = [t.to(device, memory_format=fmt).eval() for t in self.teachers]
+            # NHWC: twice as fast as NCHW for these nets on CPUs too (850 against 420 faces/s, bf16 ten-crop)
+            self.teachers = [t.to(device, memory_format=torch.channels_last).eval() for t in self.teachers]
             self._device = device
 
     def teacher_probs(self, x: torch.Tensor) -> torch.Tensor:
         """Mean over teachers (and their TTA views) of softmax(teacher logits / T); no gradient."""
         self._to(x.device)
         t = self.temperature
-        fmt = torch.channels_last if x.is_cuda else torch.contiguous_format
 
         def softened(net: nn.Module):
-            return lambda v: net(v.contiguous(memory_format=fmt)) / t
+            return lambda v: net(v.contiguous(memory_format=torch.channels_last)) / t
 
         probs = torch.stack([predict_probs(softened(net), x, self.teacher_tta) for net in self.teachers]).mean(0)
         return probs.clone()  # predict_probs runs in inference mode; autograd may not save such tensors
 
-    def kd_loss(self, student_logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    @torch.no_grad()
+    def label_faces(self, faces: LabeledImages, cache_dir: str | Path | None = None, batch_size: int = 256,
+                    autocast: torch.dtype | None = None) -> torch.Tensor:
+        """Soft labels for offline distillation: the teachers' softened probabilities for each face, in order.
+
+        Cached under `cache_dir` by teachers, TTA, temperature and faces, so a second run starts at once.
+        `autocast` (e.g. torch.bfloat16 where the CPU has native bf16) runs the teachers in that precision.
+        """
+        digest = hashlib.sha1(faces.images.numpy().tobytes()).hexdigest()[:12]
+        key = f"{self.fingerprint}-{self.teacher_tta}-T{self.temperature:g}-{len(faces)}-{digest}"
+        path = Path(cache_dir) / "soft_labels" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt" if cache_dir else None
+        if path is not None and path.exists():
+            saved = torch.load(path, weights_only=True)
+            if saved.get("key") == key:
+                log.info("soft labels of %d faces read from %s", len(faces), path)
+                self.soft_labels = saved["probs"]
+                return self.soft_labels
+        self._to(torch.device("cpu"))
+        chunks = []
+        starts = range(0, len(faces), batch_size)
+        with torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+            for start in tqdm(starts, desc=f"teacher soft labels ({self.teacher_tta})", unit="batch", leave=False):
+                chunks.append(self.teacher_probs(to_model_input(faces.images[start : start + batch_size])).float())
+        self.soft_labels = torch.cat(chunks) if chunks else torch.empty(0, 0)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({"key": key, "probs": self.soft_labels}, path)
+            log.info("soft labels of %d faces written to %s", len(faces), path)
+        return self.soft_labels
+
+    def kd_loss(self, student_logits: torch.Tensor, x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
         """T^2 * KL(teacher || student) on temperature-softened distributions, batch mean."""
         t = self.temperature
         log_p = F.log_softmax(student_logits.float() / t, dim=1)
-        return F.kl_div(log_p, self.teacher_probs(x), reduction="batchmean") * t * t
+        if self.offline:
+            if self.soft_labels is None or index is None:
+                raise ConfigError("offline distillation needs soft labels (Distiller.label_faces) and the index "
+                                  "of each training face in the batch")
+            target = self.soft_labels[index.cpu()].to(log_p.device)
+        else:
+            target = self.teacher_probs(x)
+        return F.kl_div(log_p, target, reduction="batchmean") * t * t
 
-    def loss(self, module: nn.Module, x: torch.Tensor, logits: torch.Tensor, ce: torch.Tensor) -> torch.Tensor:
-        """Combine the module's CE with the distillation term for the batch `x` the student saw."""
+    def loss(self, module: nn.Module, x: torch.Tensor, logits: torch.Tensor, ce: torch.Tensor,
+             index: torch.Tensor | None = None) -> torch.Tensor:
+        """Combine the module's CE with the distillation term for the batch `x` the student saw
+        (`index`: the faces' positions in the training split, for offline soft labels)."""
         if self.alpha == 0.0:
             return ce
-        kd = self.kd_loss(logits, x)
+        kd = self.kd_loss(logits, x, index)
         if hasattr(module, "log"):
             module.log("train/kd", kd.detach(), on_step=False, on_epoch=True, batch_size=len(x))
         return (1.0 - self.alpha) * ce + self.alpha * kd
@@ -106,11 +157,23 @@ def build_distiller(cfg: Mapping[str, Any] | None, class_names: Sequence[str]) -
         return None
     return Distiller(load_teachers(teachers, class_names), alpha=float(cfg.get("alpha", 0.5)),
                      temperature=float(cfg.get("temperature", 4.0)),
-                     teacher_tta=str(cfg.get("teacher_tta", "none")))
+                     teacher_tta=str(cfg.get("teacher_tta", "none")), offline=bool(cfg.get("offline", False)),
+                     fingerprint=files_digest(teachers))
+
+
+def files_digest(paths: Sequence[str]) -> str:
+    """A short digest of the teachers' file contents: soft labels are reused only for the same teachers."""
+    h = hashlib.sha1()
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def attach_distiller(module: nn.Module, cfg: Mapping[str, Any] | None) -> Distiller | None:
     """Set `module.distiller` from the config (None switches distillation off)."""
     distiller = build_distiller(cfg, module.hparams.class_names)
+    if distiller is not None and distiller.offline and getattr(module, "mix", None) is not None:
+        raise ConfigError("distill.offline=true cannot be combined with mixup or cutmix (the stored soft labels "
+                          "are not mixed): set loss.mixup=0 loss.cutmix=0, or distill.offline=false")
     module.distiller = distiller
     return distiller

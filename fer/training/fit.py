@@ -22,11 +22,12 @@ from fer.evaluation.report import write_report
 from fer.training.budget import plan_budget
 from fer.training.config_checks import check_train_config
 from fer.training.deadline import DeadlineGuard
-from fer.training.distill import attach_distiller
+from fer.training.distill import Distiller, attach_distiller
 from fer.training.history import MetricHistory
 from fer.training.module import FERModule
 from fer.training.precision import resolve_config
 from fer.training.resume import check_resume
+from fer.training.warm_start import warm_start
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,11 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     if plan is not None and cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)  # the warm-up drew random numbers
     module = build_module(cfg, datamodule)
-    attach_distiller(module, cfg.get("distill"))
+    if cfg.get("init_from"):
+        warm_start(module.net, cfg.init_from, module.hparams.class_names)
+    distiller = attach_distiller(module, cfg.get("distill"))
+    if distiller is not None and distiller.offline:
+        label_training_faces(distiller, datamodule, hardware.precision)
     callbacks = instantiate_group(cfg.get("callbacks")) + ([DeadlineGuard(plan)] if plan else [])
     loggers = instantiate_group(cfg.get("logger"))
     trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(out_dir))
@@ -111,6 +116,17 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
         metrics["test/acc"] = report["accuracy"]
         metrics["test/macro_f1"] = report["macro_f1"]
     return metrics
+
+
+def label_training_faces(distiller: Distiller, datamodule: FERDataModule, precision: str) -> None:
+    """Offline distillation: the teachers' soft labels for every training face, before the fit starts."""
+    datamodule.setup()
+    datamodule.train_index = True
+    started = time.perf_counter()
+    distiller.label_faces(datamodule.splits.train, datamodule.cache_dir, datamodule.eval_batch_size,
+                          autocast=torch.bfloat16 if precision.startswith("bf16") else None)
+    log.info("offline distillation: soft labels (%s) for %d training faces in %.0f s", distiller.teacher_tta,
+             len(datamodule.splits.train), time.perf_counter() - started)
 
 
 def scored_model(module: FERModule, best_path: str) -> LoadedModel:

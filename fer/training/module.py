@@ -110,14 +110,14 @@ class FERModule(L.LightningModule):
         )
 
     def training_step(self, batch, batch_idx):
-        x, y = batch
+        x, y, *index = batch  # the index of each face comes along for offline distillation
         target = y
         if self.mix is not None:
             x, target = self.mix(x, y)
         logits = self(x)
         loss = self.loss(logits, target)
         if self.distiller is not None:
-            loss = self.distiller.loss(self, x, logits, loss)
+            loss = self.distiller.loss(self, x, logits, loss, index[0] if index else None)
         if not finite_on_all_ranks(self._trainer, loss):  # _trainer: None when called outside a fit
             # Skip the update and stop: the best checkpoint so far stays intact.
             log.error("non-finite training loss (%s) at epoch %d step %d; stopping the run and keeping the best "

@@ -1,0 +1,100 @@
+"""Students of a trained model: narrowed warm starts, init_from, and offline (soft-label) distillation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from fer.checkpoints.loading import load_model
+from fer.data.splits import LabeledImages
+from fer.errors import CheckpointError, ConfigError
+from fer.models import create_model
+from fer.models.narrowing import copy_narrowed
+from fer.training.distill import Distiller
+from fer.training.fit import train
+from fer.training.module import FERModule
+from tests.test_distill import TINY, Recorder
+from tests.test_training import FAST, make_cfg
+
+
+def trained_like(width: int) -> nn.Module:
+    """A fastcnn with random weights and BN statistics, as a trained one would have."""
+    torch.manual_seed(width)
+    net = create_model("fastcnn", num_classes=7, width=width)
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.weight.data.uniform_(-1, 1)
+            m.bias.data.normal_()
+            m.running_mean.normal_()
+            m.running_var.uniform_(0.5, 2)
+    return net.eval()
+
+
+def test_equal_width_copies_the_network_exactly():
+    src, dst = trained_like(8), create_model("fastcnn", num_classes=7, width=8).eval()
+    assert copy_narrowed(src, dst) == [8, 8, 16, 16, 32, 32, 64, 64]
+    x = torch.rand(3, 1, 48, 48)
+    assert torch.equal(src(x), dst(x))
+
+
+def test_narrowing_keeps_the_strongest_channels_in_order():
+    src, dst = trained_like(8), create_model("fastcnn", num_classes=7, width=4).eval()
+    copy_narrowed(src, dst)
+    src_bn = [m for m in src.modules() if isinstance(m, nn.BatchNorm2d)]
+    dst_bn = [m for m in dst.modules() if isinstance(m, nn.BatchNorm2d)]
+    kept = src_bn[0].weight.abs().topk(4).indices.sort().values
+    assert torch.equal(dst_bn[0].weight, src_bn[0].weight[kept])
+    # The first conv keeps those filters; the classifier reads the last layer's kept channels.
+    first_conv = next(m for m in src.modules() if isinstance(m, nn.Conv2d))
+    dst_conv = next(m for m in dst.modules() if isinstance(m, nn.Conv2d))
+    assert torch.equal(dst_conv.weight, first_conv.weight[kept])
+    assert dst.head[-1].weight.shape == (7, 32) and torch.equal(dst.head[-1].bias, src.head[-1].bias)
+
+
+def test_narrowing_refuses_what_it_cannot_do():
+    with pytest.raises(CheckpointError, match="cannot come from"):  # wider than the source
+        copy_narrowed(trained_like(4), create_model("fastcnn", num_classes=7, width=8))
+    with pytest.raises(CheckpointError, match="conv layers"):  # another depth
+        copy_narrowed(trained_like(4), create_model("vgg13", num_classes=7, width=4))
+    with pytest.raises(CheckpointError, match="only such nets"):  # dense head of cnn4
+        copy_narrowed(create_model("cnn4", num_classes=7), create_model("cnn4", num_classes=7))
+
+
+def test_offline_soft_labels_are_the_teachers_tta_probs_and_are_cached(tmp_path):
+    net = nn.Sequential(nn.Flatten(), nn.Linear(48 * 48, 7))
+    faces = LabeledImages(torch.randint(0, 256, (10, 48, 48), dtype=torch.uint8), torch.arange(10) % 7)
+    d = Distiller([net], temperature=2.0, teacher_tta="flip", offline=True, fingerprint="abc")
+    probs = d.label_faces(faces, tmp_path, batch_size=4)
+    x = faces.images.unsqueeze(1).float() / 255
+    expected = ((net(x) / 2).softmax(1) + (net(x.flip(-1)) / 2).softmax(1)) / 2
+    assert probs.shape == (10, 7) and torch.allclose(probs, expected.detach(), atol=1e-5)
+    # A second distiller with the same teachers reads the cache instead of asking its teacher.
+    again = Distiller([Recorder(torch.zeros(1, 7))], temperature=2.0, teacher_tta="flip", offline=True,
+                      fingerprint="abc")
+    assert torch.equal(again.label_faces(faces, tmp_path), probs) and not again.teachers[0].seen
+    # The loss looks each face's labels up by its index, whatever the student saw.
+    student = torch.randn(3, 7)
+    index = torch.tensor([9, 0, 4])
+    kd = d.kd_loss(student, torch.zeros(3, 1, 48, 48), index)
+    log_p = (student / 2).log_softmax(1)
+    assert kd.item() == pytest.approx((probs[index] * (probs[index].log() - log_p)).sum(1).mean().item() * 4, rel=1e-5)
+    with pytest.raises(ConfigError, match="index"):
+        d.kd_loss(student, torch.zeros(3, 1, 48, 48))
+
+
+def test_student_run_starts_from_a_narrowed_teacher_and_learns_its_soft_labels(folder_dataset, tmp_path):
+    teacher_dir = tmp_path / "teacher"
+    train(make_cfg(folder_dataset, teacher_dir, *TINY, "model.kwargs.width=8", *FAST))
+    teacher = next((teacher_dir / "checkpoints").glob("best-*.ckpt"))
+    out = tmp_path / "student"
+    metrics = train(make_cfg(folder_dataset, out, "experiment=student", *TINY, "model.kwargs.width=4",
+                             f"init_from={teacher}", f"distill.teachers=[{teacher}]", "trainer.max_epochs=1", *FAST))
+    assert metrics["train/kd"] >= 0.0
+    assert list((out / "cache" / "soft_labels").glob("*.pt"))
+    student = load_model(next((out / "checkpoints").glob("best-*.ckpt")))
+    assert student.model_kwargs["width"] == 4 and "init_from" not in FERModule.load_from_checkpoint(
+        next((out / "checkpoints").glob("best-*.ckpt")), map_location="cpu", weights_only=True).hparams
+    with pytest.raises(ConfigError, match="mixup"):
+        train(make_cfg(folder_dataset, tmp_path / "mixed", "experiment=student", *TINY, f"init_from={teacher}",
+                       "model.kwargs.width=4", f"distill.teachers=[{teacher}]", "loss.mixup=0.2", *FAST))
