@@ -95,7 +95,6 @@ class Distiller:
                 log.info("soft labels of %d faces read from %s", len(faces), path)
                 self.soft_labels = saved["probs"]
                 return self.soft_labels
-        self._to(torch.device("cpu"))
         chunks = []
         starts = range(0, len(faces), batch_size)
         with torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
@@ -155,10 +154,11 @@ def build_distiller(cfg: Mapping[str, Any] | None, class_names: Sequence[str]) -
     teachers = [str(p) for p in teachers]
     if not teachers:  # the default: plain training
         return None
+    offline = bool(cfg.get("offline", False))
     return Distiller(load_teachers(teachers, class_names), alpha=float(cfg.get("alpha", 0.5)),
                      temperature=float(cfg.get("temperature", 4.0)),
-                     teacher_tta=str(cfg.get("teacher_tta", "none")), offline=bool(cfg.get("offline", False)),
-                     fingerprint=files_digest(teachers))
+                     teacher_tta=str(cfg.get("teacher_tta", "none")), offline=offline,
+                     fingerprint=files_digest(teachers) if offline else "")  # only the soft-label cache reads it
 
 
 def files_digest(paths: Sequence[str]) -> str:
