@@ -21,6 +21,15 @@ def cpu_name() -> str:
         return platform.processor() or "unknown CPU"
 
 
+def cpu_flags() -> set[str]:
+    """The kernel's CPU feature flags (empty where there is no /proc/cpuinfo, e.g. on macOS)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return set(next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []))
+
+
 def machine_line(threads: int) -> str:
     return (f"{cpu_name()}, {threads} torch threads on {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"torch {torch.__version__}")

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import cpu_name, publish  # noqa: E402
+from common import cpu_flags, cpu_name, publish  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from fer.apps.frame_loop import run_frames  # noqa: E402
@@ -153,7 +153,7 @@ def cpu_column(backend: str, isa: str) -> str:
         return f"{isa}: torch {torch_isa}, {cv}"
     if cpuid_masked():
         return f"{isa}: ORT AVX2 (CPUID masked), {cv}"
-    return f"{isa}: ORT AVX-512 (no switch), {cv}" if "AVX512" in cpu_flags() else f"{isa}: ORT {torch_isa}, {cv}"
+    return f"{isa}: ORT AVX-512 (no switch), {cv}" if "avx512f" in cpu_flags() else f"{isa}: ORT {torch_isa}, {cv}"
 
 
 def cpuid_masked() -> bool:
@@ -162,19 +162,13 @@ def cpuid_masked() -> bool:
 
 
 def can_mask_cpuid() -> bool:
-    try:
-        return "cpuid_fault" in Path("/proc/cpuinfo").read_text() and shutil.which("gcc") is not None
-    except OSError:
-        return False
+    return "cpuid_fault" in cpu_flags() and shutil.which("gcc") is not None
 
 
-def cpu_flags() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    flags = text.split("flags", 1)[1].split("\n", 1)[0] if "flags" in text else ""
-    return ("AVX512 " if "avx512f" in flags else "") + ("AMX" if "amx_tile" in flags else "")
+def cpu_isa() -> str:
+    """The wide vector units this CPU has, as the tables name them ("" for AVX2 and below)."""
+    flags = cpu_flags()
+    return " ".join(name for name, flag in (("AVX512", "avx512f"), ("AMX", "amx_tile")) if flag in flags)
 
 
 def run_rows(args, names: list[str], backends: list[str], isa: str) -> list[dict]:
@@ -211,7 +205,7 @@ def table(results: list[dict], command: str) -> str:
     r0 = results[0]
     lines = [SECTION, "",
              f"`{command}`", "",
-             f"- Machine: {cpu_name()} ({cpu_flags().strip() or 'AVX2'}), {os.cpu_count()} cores; {r0['threads'][0]} "
+             f"- Machine: {cpu_name()} ({cpu_isa() or 'AVX2'}), {os.cpu_count()} cores; {r0['threads'][0]} "
              f"OpenCV threads, {r0['threads'][1]} classifier thread(s), plus the decoding thread where noted; "
              f"Python {platform.python_version()}, torch {torch.__version__}, OpenCV {cv2.__version__}"
              + (f", ONNX Runtime {ort_version()}" if onnxruntime_available() else "") + ".",

@@ -6,10 +6,10 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from bench.common import cpu_flags
 from tests.conftest import ROOT
 
 PROBE = ("import json, torch, cv2, onnxruntime as ort, numpy as np; "
@@ -17,14 +17,6 @@ PROBE = ("import json, torch, cv2, onnxruntime as ort, numpy as np; "
          "p = s.run(None, {s.get_inputs()[0].name: np.zeros((2, 1, 48, 48), np.float32)})[0]; "
          "print(json.dumps([torch.backends.cpu.get_cpu_capability(), cv2.checkHardwareSupport(13), "
          "cv2.checkHardwareSupport(11), list(p.shape)]))")  # 13: AVX512F, 11: AVX2 in OpenCV's numbering
-
-
-def cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    return set(next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []))
 
 
 @pytest.mark.skipif(not {"cpuid_fault", "avx2"} <= cpu_flags() or shutil.which("gcc") is None,
