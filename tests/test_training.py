@@ -105,6 +105,9 @@ def test_resume_continues_from_last_checkpoint(trained_run, tmp_path):
     train(cfg)
     history = json.loads((tmp_path / "history.json").read_text())
     assert [r["epoch"] for r in history] == [0, 1, 2]  # two restored rows plus the new epoch
+    # The report's training time spans both processes, not only the resumed epoch.
+    before = json.loads((out / "history.json").read_text())[-1]["time_s"]
+    assert json.loads((tmp_path / "report.json").read_text())["train_time_s"] >= history[-1]["time_s"] > before
     first = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
     resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["global_step"] == first["global_step"] * 3 // 2  # 42 images / batch 8 = 5 steps an epoch

@@ -95,13 +95,14 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
         lg.log_hyperparams(flatten({**OmegaConf.to_container(cfg, resolve=True), **run_meta}))
 
     metrics: dict[str, float] = {}
+    history = find(callbacks, MetricHistory)
     started = time.perf_counter()
     if cfg.get("train", True):
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    train_time = time.perf_counter() - started
+    # A resumed run reports its whole training time, not only this process's part of it.
+    train_time = time.perf_counter() - started + (history.time_before_fit if history else 0.0)
     metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1})
 
-    history = find(callbacks, MetricHistory)
     rows = list(history.rows) if history else None
     checkpoint = find(callbacks, ModelCheckpoint)
     best_path = checkpoint.best_model_path if checkpoint is not None else ""

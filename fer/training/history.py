@@ -19,12 +19,12 @@ class MetricHistory(L.Callback):
         self.path = Path(path) if path else None
         self.rows: list[dict[str, Any]] = []
         self._fit_start = time.perf_counter()
-        self._time_offset = 0.0
+        self.time_before_fit = 0.0  # seconds the run trained before this process resumed it
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Wall time counts training and validation; a resumed run continues from the restored rows.
         self._fit_start = time.perf_counter()
-        self._time_offset = self.rows[-1].get("time_s", 0.0) if self.rows else 0.0
+        self.time_before_fit = self.rows[-1].get("time_s", 0.0) if self.rows else 0.0
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.fast_dev_run:
@@ -32,7 +32,7 @@ class MetricHistory(L.Callback):
         metrics = trainer.callback_metrics
         row: dict[str, Any] = {
             "epoch": trainer.current_epoch,
-            "time_s": round(self._time_offset + time.perf_counter() - self._fit_start, 1),
+            "time_s": round(self.time_before_fit + time.perf_counter() - self._fit_start, 1),
         }
         for key in TRACKED:
             if key in metrics:
