@@ -80,11 +80,12 @@ class Distiller:
 
     @torch.no_grad()
     def label_faces(self, faces: LabeledImages, cache_dir: str | Path | None = None, batch_size: int = 256,
-                    autocast: torch.dtype | None = None) -> torch.Tensor:
+                    autocast: torch.dtype | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
         """Soft labels for offline distillation: the teachers' softened probabilities for each face, in order.
 
         Cached under `cache_dir` by teachers, TTA, temperature and faces, so a second run starts at once.
-        `autocast` (e.g. torch.bfloat16 where the CPU has native bf16) runs the teachers in that precision.
+        `autocast` (e.g. torch.bfloat16 where the CPU has native bf16) runs the teachers in that precision,
+        on `device` (the run's GPU, where it has one); the labels are returned on the CPU.
         """
         digest = hashlib.sha1(faces.images.numpy().tobytes()).hexdigest()[:12]
         key = f"{self.fingerprint}-{self.teacher_tta}-T{self.temperature:g}-{len(faces)}-{digest}"
@@ -97,9 +98,11 @@ class Distiller:
                 return self.soft_labels
         chunks = []
         starts = range(0, len(faces), batch_size)
-        with torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+        device = torch.device(device)
+        with torch.autocast(device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
             for start in tqdm(starts, desc=f"teacher soft labels ({self.teacher_tta})", unit="batch", leave=False):
-                chunks.append(self.teacher_probs(to_model_input(faces.images[start : start + batch_size])).float())
+                x = to_model_input(faces.images[start : start + batch_size].to(device))
+                chunks.append(self.teacher_probs(x).float().cpu())
         self.soft_labels = torch.cat(chunks) if chunks else torch.empty(0, 0)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from fer.training.deadline import DeadlineGuard
 from fer.training.distill import Distiller, attach_distiller
 from fer.training.history import MetricHistory
 from fer.training.module import FERModule
-from fer.training.precision import resolve_config
+from fer.training.precision import Resolved, resolve_config
 from fer.training.resume import check_resume
 from fer.training.warm_start import warm_start
 
@@ -86,7 +87,7 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
         warm_start(module.net, cfg.init_from, module.hparams.class_names)
     distiller = attach_distiller(module, cfg.get("distill"))
     if distiller is not None and distiller.offline:
-        label_training_faces(distiller, datamodule, hardware.precision)
+        label_training_faces(distiller, datamodule, hardware)
     callbacks = instantiate_group(cfg.get("callbacks")) + ([DeadlineGuard(plan)] if plan else [])
     loggers = instantiate_group(cfg.get("logger"))
     trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(out_dir))
@@ -119,13 +120,19 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     return metrics
 
 
-def label_training_faces(distiller: Distiller, datamodule: FERDataModule, precision: str) -> None:
-    """Offline distillation: the teachers' soft labels for every training face, before the fit starts."""
+def label_training_faces(distiller: Distiller, datamodule: FERDataModule, hardware: Resolved) -> None:
+    """Offline distillation: the teachers' soft labels for every training face, before the fit starts,
+    on the device and in the mixed precision the run trains with."""
     datamodule.setup()
     datamodule.train_index = True
     started = time.perf_counter()
+    precision = hardware.precision
+    autocast = torch.bfloat16 if precision.startswith("bf16") else torch.float16 if precision.startswith("16") else None
+    device = hardware.hardware.device
+    if device == "cuda":  # each DDP process on its own GPU
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
     distiller.label_faces(datamodule.splits.train, datamodule.cache_dir, datamodule.eval_batch_size,
-                          autocast=torch.bfloat16 if precision.startswith("bf16") else None)
+                          autocast=autocast, device=device)
     log.info("offline distillation: soft labels (%s) for %d training faces in %.0f s", distiller.teacher_tta,
              len(datamodule.splits.train), time.perf_counter() - started)
 
