@@ -103,6 +103,7 @@ class Distiller:
             for start in tqdm(starts, desc=f"teacher soft labels ({self.teacher_tta})", unit="batch", leave=False):
                 x = to_model_input(faces.images[start : start + batch_size].to(device))
                 chunks.append(self.teacher_probs(x).float().cpu())
+        self._to(torch.device("cpu"))  # the stored labels are all a run needs now: free the GPU's memory
         self.soft_labels = torch.cat(chunks) if chunks else torch.empty(0, 0)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
