@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
@@ -12,8 +14,9 @@ from fer.errors import CheckpointError, ConfigError
 from fer.models import create_model
 from fer.models.narrowing import copy_narrowed
 from fer.training.distill import Distiller
-from fer.training.fit import train
+from fer.training.fit import label_training_faces, train
 from fer.training.module import FERModule
+from fer.training.precision import Hardware, Resolved
 from tests.test_distill import TINY, Recorder
 from tests.test_training import FAST, make_cfg
 
@@ -98,3 +101,16 @@ def test_student_run_starts_from_a_narrowed_teacher_and_learns_its_soft_labels(f
     with pytest.raises(ConfigError, match="mixup"):
         train(make_cfg(folder_dataset, tmp_path / "mixed", "experiment=student", *TINY, f"init_from={teacher}",
                        "model.kwargs.width=4", f"distill.teachers=[{teacher}]", "loss.mixup=0.2", *FAST))
+
+
+def test_soft_labels_are_made_on_the_runs_device_and_precision(monkeypatch):
+    calls = []
+    distiller = SimpleNamespace(teacher_tta="tencrop",
+                                label_faces=lambda faces, cache, bs, autocast, device: calls.append((autocast, device)))
+    datamodule = SimpleNamespace(setup=lambda: None, train_index=False, splits=SimpleNamespace(train=[0, 1]),
+                                 cache_dir=None, eval_batch_size=4)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    for precision, device in [("16-mixed", "cuda"), ("bf16-mixed", "cpu"), ("32-true", "cpu")]:
+        label_training_faces(distiller, datamodule, Resolved(precision, False, Hardware(device, "AVX2", False)))
+    assert calls == [(torch.float16, "cuda:1"), (torch.bfloat16, "cpu"), (None, "cpu")]
+    assert datamodule.train_index  # the training batches now carry each face's index for the lookup
