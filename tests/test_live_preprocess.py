@@ -35,3 +35,10 @@ def test_all_faces_in_one_batch(tmp_path, monkeypatch):
     monkeypatch.setattr(pipe.classifier, "predict_batch", lambda b: sizes.append(len(b)) or original(b))
     assert len(pipe.process(synthetic_frame(), 0).faces) == 3
     assert sizes == [3]
+
+
+def test_a_split_is_batched_in_order_into_the_same_model_input():
+    images = torch.randint(0, 256, (10, 48, 48), dtype=torch.uint8)
+    batches = list(preprocess.model_input_batches(images, 4))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert torch.equal(torch.cat(batches), preprocess.to_model_input(images))

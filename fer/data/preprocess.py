@@ -1,12 +1,13 @@
 """The one preprocessing path shared by training data readers and live inference.
 
 A face crop of any size or colour becomes a 48x48 uint8 grayscale image (`to_gray48`), and a
-batch of those becomes the model's float input in [0, 1] (`to_model_input`).
+batch of those becomes the model's float input in [0, 1] (`to_model_input`; `model_input_batches`
+for a whole split, a batch at a time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -38,6 +39,13 @@ def to_model_input(images: torch.Tensor) -> torch.Tensor:
     if images.ndim == 3:
         images = images.unsqueeze(1)
     return images.float().div_(255.0)
+
+
+def model_input_batches(images: torch.Tensor, batch_size: int, device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
+    """A split's uint8 images, in order, as model inputs of at most `batch_size` on `device`
+    (moved before the float conversion: a quarter of the bytes cross to a GPU)."""
+    for start in range(0, len(images), batch_size):
+        yield to_model_input(images[start : start + batch_size].to(device))
 
 
 def preprocess_faces(crops: Sequence[np.ndarray]) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch
 
 from fer.checkpoints.loading import LoadedModel, load_model
 from fer.constants import CLASSES
-from fer.data.preprocess import to_model_input
+from fer.data.preprocess import model_input_batches
 from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError
 from fer.evaluation.tta import predict_probs
@@ -69,8 +69,7 @@ def evaluate_split(
     nets = [m.net.float().eval() if isinstance(m, LoadedModel) else m for m in models]
     device = next(nets[0].parameters()).device if isinstance(nets[0], torch.nn.Module) else torch.device("cpu")
     probs = []
-    for start in range(0, len(faces), batch_size):
-        x = to_model_input(faces.images[start : start + batch_size].to(device))
+    for x in model_input_batches(faces.images, batch_size, device):
         p = torch.stack([predict_probs(net, x, tta)[:, order.to(device)] for net, order in zip(nets, orders, strict=True)])
         probs.append(p.mean(0).cpu())
     if not probs:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from torch import nn
 from tqdm import tqdm
 
 from fer.checkpoints.loading import load_model
-from fer.data.preprocess import to_model_input
+from fer.data.preprocess import model_input_batches
 from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError, ConfigError
 from fer.evaluation.tta import TTA_MODES, predict_probs
@@ -97,11 +98,11 @@ class Distiller:
                 self.soft_labels = saved["probs"]
                 return self.soft_labels
         chunks = []
-        starts = range(0, len(faces), batch_size)
         device = torch.device(device)
+        batches = tqdm(model_input_batches(faces.images, batch_size, device), total=math.ceil(len(faces) / batch_size),
+                       desc=f"teacher soft labels ({self.teacher_tta})", unit="batch", leave=False)
         with torch.autocast(device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
-            for start in tqdm(starts, desc=f"teacher soft labels ({self.teacher_tta})", unit="batch", leave=False):
-                x = to_model_input(faces.images[start : start + batch_size].to(device))
+            for x in batches:
                 chunks.append(self.teacher_probs(x).float().cpu())
         self._to(torch.device("cpu"))  # the stored labels are all a run needs now: free the GPU's memory
         self.soft_labels = torch.cat(chunks) if chunks else torch.empty(0, 0)
