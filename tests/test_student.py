@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 
 from fer.checkpoints.loading import load_model
@@ -113,4 +114,8 @@ def test_soft_labels_are_made_on_the_runs_device_and_precision(monkeypatch):
     for precision, device in [("16-mixed", "cuda"), ("bf16-mixed", "cpu"), ("32-true", "cpu")]:
         label_training_faces(distiller, datamodule, Resolved(precision, False, Hardware(device, "AVX2", False)))
     assert calls == [(torch.float16, "cuda:1"), (torch.bfloat16, "cpu"), (None, "cpu")]
+    calls.clear()  # an explicit list of GPU ids: the process at local rank 1 trains on the second one listed
+    for devices in ([2, 3], OmegaConf.create([2, 3]), "2,3", 2, "auto"):
+        label_training_faces(distiller, datamodule, Resolved("bf16-mixed", False, Hardware("cuda", "", False)), devices)
+    assert [device for _, device in calls] == ["cuda:3", "cuda:3", "cuda:3", "cuda:1", "cuda:1"]
     assert datamodule.train_index  # the training batches now carry each face's index for the lookup
