@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import lightning as L
 import pytest
 import torch
-from omegaconf import OmegaConf
+from lightning.fabric.plugins.environments import LightningEnvironment
+from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 
 from fer.checkpoints.loading import load_model
@@ -14,10 +16,10 @@ from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError, ConfigError
 from fer.models import create_model
 from fer.models.narrowing import copy_narrowed
+from fer.training import fit
 from fer.training.distill import Distiller
 from fer.training.fit import label_training_faces, train
 from fer.training.module import FERModule
-from fer.training.precision import Hardware, Resolved
 from tests.test_distill import TINY, Recorder
 from tests.test_training import FAST, make_cfg
 
@@ -87,14 +89,27 @@ def test_offline_soft_labels_are_the_teachers_tta_probs_and_are_cached(tmp_path)
         d.kd_loss(student, torch.zeros(3, 1, 48, 48))
 
 
-def test_student_run_starts_from_a_narrowed_teacher_and_learns_its_soft_labels(folder_dataset, tmp_path):
+def test_student_run_starts_from_a_narrowed_teacher_and_learns_its_soft_labels(folder_dataset, tmp_path, monkeypatch):
     teacher_dir = tmp_path / "teacher"
     train(make_cfg(folder_dataset, teacher_dir, *TINY, "model.kwargs.width=8", *FAST))
     teacher = next((teacher_dir / "checkpoints").glob("best-*.ckpt"))
+    # The soft labels are made on the device of the run's own Trainer, built before them.
+    trainers, label_devices = [], []
+
+    class RecordedTrainer(L.Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            trainers.append(self)
+
+    monkeypatch.setattr(fit.L, "Trainer", RecordedTrainer)
+    label = fit.label_training_faces
+    monkeypatch.setattr(fit, "label_training_faces",
+                        lambda d, dm, precision, device: label_devices.append(device) or label(d, dm, precision, device))
     out = tmp_path / "student"
     metrics = train(make_cfg(folder_dataset, out, "experiment=student", *TINY, "model.kwargs.width=4",
                              f"init_from={teacher}", f"distill.teachers=[{teacher}]", "trainer.max_epochs=1", *FAST))
     assert metrics["train/kd"] >= 0.0
+    assert label_devices == [trainers[0].strategy.root_device]
     assert list((out / "cache" / "soft_labels").glob("*.pt"))
     student = load_model(next((out / "checkpoints").glob("best-*.ckpt")))
     assert student.model_kwargs["width"] == 4 and "init_from" not in FERModule.load_from_checkpoint(
@@ -104,18 +119,23 @@ def test_student_run_starts_from_a_narrowed_teacher_and_learns_its_soft_labels(f
                        "model.kwargs.width=4", f"distill.teachers=[{teacher}]", "loss.mixup=0.2", *FAST))
 
 
-def test_soft_labels_are_made_on_the_runs_device_and_precision(monkeypatch):
+def test_soft_labels_are_made_on_the_given_device_in_the_runs_precision():
     calls = []
     distiller = SimpleNamespace(teacher_tta="tencrop",
                                 label_faces=lambda faces, cache, bs, autocast, device: calls.append((autocast, device)))
     datamodule = SimpleNamespace(setup=lambda: None, train_index=False, splits=SimpleNamespace(train=[0, 1]),
                                  cache_dir=None, eval_batch_size=4)
-    monkeypatch.setenv("LOCAL_RANK", "1")
-    for precision, device in [("16-mixed", "cuda"), ("bf16-mixed", "cpu"), ("32-true", "cpu")]:
-        label_training_faces(distiller, datamodule, Resolved(precision, False, Hardware(device, "AVX2", False)))
-    assert calls == [(torch.float16, "cuda:1"), (torch.bfloat16, "cpu"), (None, "cpu")]
-    calls.clear()  # an explicit list of GPU ids: the process at local rank 1 trains on the second one listed
-    for devices in ([2, 3], OmegaConf.create([2, 3]), "2,3", 2, "auto"):
-        label_training_faces(distiller, datamodule, Resolved("bf16-mixed", False, Hardware("cuda", "", False)), devices)
-    assert [device for _, device in calls] == ["cuda:3", "cuda:3", "cuda:3", "cuda:1", "cuda:1"]
+    for precision, device in [("16-mixed", "cuda:3"), ("bf16-mixed", "cpu"), ("32-true", "cpu")]:
+        label_training_faces(distiller, datamodule, precision, torch.device(device))
+    assert calls == [(torch.float16, torch.device("cuda:3")), (torch.bfloat16, torch.device("cpu")),
+                     (None, torch.device("cpu"))]
     assert datamodule.train_index  # the training batches now carry each face's index for the lookup
+
+
+def test_a_ddp_process_trains_on_the_device_listed_at_its_local_rank(monkeypatch):
+    # What the offline labels rely on: with trainer.devices=[2, 3], the process at local rank 1 has cuda:3
+    # as its root device (a count or `auto` gives cuda:0..N-1 in the same way).
+    strategy = DDPStrategy(parallel_devices=[torch.device("cuda", 2), torch.device("cuda", 3)],
+                           cluster_environment=LightningEnvironment())
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert strategy.root_device == torch.device("cuda", 3)

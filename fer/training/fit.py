@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ from fer.training.deadline import DeadlineGuard
 from fer.training.distill import Distiller, attach_distiller
 from fer.training.history import MetricHistory
 from fer.training.module import FERModule
-from fer.training.precision import Resolved, resolve_config
+from fer.training.precision import resolve_config
 from fer.training.resume import check_resume
 from fer.training.warm_start import warm_start
 
@@ -87,11 +85,13 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     if cfg.get("init_from"):
         warm_start(module.net, cfg.init_from, module.hparams.class_names)
     distiller = attach_distiller(module, cfg.get("distill"))
-    if distiller is not None and distiller.offline:
-        label_training_faces(distiller, datamodule, hardware, cfg.trainer.get("devices"))
     callbacks = instantiate_group(cfg.get("callbacks")) + ([DeadlineGuard(plan)] if plan else [])
     loggers = instantiate_group(cfg.get("logger"))
     trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(out_dir))
+    if distiller is not None and distiller.offline:
+        # The strategy's root device is the one this process trains on (under DDP, the device listed at its
+        # local rank), so the teachers run where the student will.
+        label_training_faces(distiller, datamodule, hardware.precision, trainer.strategy.root_device)
     run_meta = {**hardware.summary(), **({"budget": plan.summary()} if plan else {})}
     for lg in trainer.loggers:
         lg.log_hyperparams(flatten({**OmegaConf.to_container(cfg, resolve=True), **run_meta}))
@@ -121,32 +121,18 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     return metrics
 
 
-def label_training_faces(distiller: Distiller, datamodule: FERDataModule, hardware: Resolved,
-                         devices: Any = None) -> None:
+def label_training_faces(distiller: Distiller, datamodule: FERDataModule, precision: str,
+                         device: torch.device) -> None:
     """Offline distillation: the teachers' soft labels for every training face, before the fit starts,
-    on the device and in the mixed precision the run trains with (`devices` is `trainer.devices`)."""
+    on the device and in the mixed precision the run trains with."""
     datamodule.setup()
     datamodule.train_index = True
     started = time.perf_counter()
-    precision = hardware.precision
     autocast = torch.bfloat16 if precision.startswith("bf16") else torch.float16 if precision.startswith("16") else None
-    device = hardware.hardware.device
-    if device == "cuda":
-        device = f"cuda:{process_gpu(devices, int(os.environ.get('LOCAL_RANK', 0)))}"
     distiller.label_faces(datamodule.splits.train, datamodule.cache_dir, datamodule.eval_batch_size,
                           autocast=autocast, device=device)
     log.info("offline distillation: soft labels (%s) for %d training faces in %.0f s", distiller.teacher_tta,
              len(datamodule.splits.train), time.perf_counter() - started)
-
-
-def process_gpu(devices: Any, local_rank: int) -> int:
-    """The GPU index this process trains on: `devices` may list GPU ids (`[2, 3]` or "2,3"), and each DDP
-    process takes the one at its local rank; a count (`devices=2`) or `auto` means GPUs 0..N-1."""
-    if isinstance(devices, str) and "," in devices:
-        devices = [int(d) for d in devices.split(",") if d.strip()]
-    if isinstance(devices, Sequence) and not isinstance(devices, str):
-        return int(list(devices)[local_rank])
-    return local_rank
 
 
 def scored_model(module: FERModule, best_path: str) -> LoadedModel:
