@@ -50,6 +50,21 @@ def test_explicit_bf16_without_native_kernels_warns(caplog):
     assert "10x slower" in caplog.text and "trainer.precision=auto" in caplog.text
 
 
+@pytest.mark.parametrize("capability, amx, avx512_bf16, cpu_class, chosen", [
+    ("AVX512", True, True, "AVX512 + AMX", "bf16-mixed"),            # Xeon Sapphire Rapids and later
+    ("AVX512", False, True, "AVX512 + AVX512-BF16", "bf16-mixed"),   # EPYC Zen 4/5
+    ("AVX512", False, False, "AVX512", "32-true"),                   # Xeon Skylake to Ice Lake
+    ("AVX2", False, False, "AVX2", "32-true")])
+def test_the_cpu_class_names_the_native_bf16_unit(monkeypatch, capability, amx, avx512_bf16, cpu_class, chosen):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    hw = precision.cpu_hardware()
+    assert (hw.cpu_class, precision.choose_precision(hw)) == (cpu_class, chosen)
+
+
 CAPABILITY = ("import json, torch; from fer.training.precision import cpu_hardware, choose_precision; "
               "hw = cpu_hardware(); print(json.dumps([torch.backends.cpu.get_cpu_capability(), "
               "choose_precision(hw), hw.reason]))")

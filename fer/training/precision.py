@@ -33,6 +33,12 @@ class Hardware:
     native_bf16: bool     # bf16 matmuls/convs run on native kernels (CPU: AMX or AVX512-BF16)
     gpu_name: str = ""
     reason: str = ""
+    bf16_unit: str = ""   # CPU: "AMX" or "AVX512-BF16" where bf16 is native
+
+    @property
+    def cpu_class(self) -> str:
+        """The CPU class speed results are grouped by: "AVX2", "AVX512 + AVX512-BF16", "AVX512 + AMX"."""
+        return f"{self.cpu_capability} + {self.bf16_unit}" if self.bf16_unit else self.cpu_capability
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -56,7 +62,8 @@ def cpu_hardware() -> Hardware:
         native, why = False, f"oneDNN limited to {isa} (ONEDNN_MAX_CPU_ISA)"
     else:
         native, why = True, f"CPU {capability} with {'AMX' if amx else 'AVX512-BF16'}"
-    return Hardware("cpu", capability, native, reason=why)
+    unit = ("AMX" if amx else "AVX512-BF16") if native else ""
+    return Hardware("cpu", capability, native, reason=why, bf16_unit=unit)
 
 
 def detect_hardware(accelerator: str = AUTO) -> Hardware:
