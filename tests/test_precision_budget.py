@@ -86,6 +86,9 @@ def test_plan_takes_the_widest_model_that_gets_min_epochs():
     assert choose_size(ladder, {0: 10.0, 1: 5.0, 2: 2.0}, 600, min_epochs=8, max_epochs=40) == (0, 40)
     # nothing reaches min_epochs: the smallest gets what fits, at least one epoch
     assert choose_size(ladder, {0: 900.0, 1: 700.0, 2: 650.0}, 600, min_epochs=8, max_epochs=60) == (2, 1)
+    # a rung with its own, higher minimum is passed over until it gets that many epochs
+    assert choose_size(ladder, {0: 60.0, 1: 30.0, 2: 20.0}, 600, min_epochs=[15, 8, 8], max_epochs=60) == (1, 20)
+    assert choose_size(ladder, {0: 40.0, 1: 30.0, 2: 20.0}, 600, min_epochs=[15, 8, 8], max_epochs=60) == (0, 15)
     assert epochs_that_fit(59.9, 6.0, 60) == 9
     # the hour recipe buys epochs before width; an explicit setting wins
     assert (minimum_epochs(None, 10), minimum_epochs(None, 60), minimum_epochs(3, 60)) == (8, 15, 3)
@@ -112,7 +115,8 @@ def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_pa
     budget_s = 30.0
     cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", f"budget.minutes={budget_s / 60}",
                    "budget.count_from=call", "budget.warmup_batches=4", "budget.min_epochs=2",
-                   "budget.ladder=[{width:8,dropout:0.1,augment:{erasing:0.0,degrees:5}}]", "budget.measure_index=0",
+                   "budget.ladder=[{width:8,dropout:0.1,min_epochs:2,augment:{erasing:0.0,degrees:5}}]",
+                   "budget.measure_index=0",
                    "trainer.precision=32-true",
                    "budget.max_epochs=1000", "budget.report_s=3", "logger=csv", *FAST)
     start = time.time()
@@ -126,6 +130,7 @@ def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_pa
     assert len(history) >= 1 and plan["steps_run"] > 0 and plan["planned_steps"] > 0
     assert plan["measured"][0]["epoch_overhead_s"] > 0
     assert plan["augment"]["degrees"] == 5 and cfg.data.augment.degrees == 5 and cfg.data.augment.hflip == 0.5
+    assert "min_epochs" not in plan["model_kwargs"] and "min_epochs" not in cfg.model.kwargs  # planner's, not the model's
     final_lr = cfg.optim.lr / 25 / 1e4  # OneCycleLR: max_lr / div_factor / final_div_factor
     assert plan["schedule_complete"] and history[-1]["lr"] < 1e-3 * cfg.optim.lr
     assert plan["last_step_lr"] < 1e-3 * cfg.optim.lr or plan["last_step_lr"] == pytest.approx(final_lr, rel=1e-3)

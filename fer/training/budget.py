@@ -100,16 +100,17 @@ def add_partial_epoch(epochs: int, epoch_s: float, seconds_left: float, t: Throu
     return epochs + 1, epochs * batches_per_epoch + extra
 
 
-def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds_left: float, min_epochs: int,
-                max_epochs: int) -> tuple[int, int]:
-    """Index of the widest ladder entry that still fits `min_epochs` epochs, and its epoch count.
+def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds_left: float,
+                min_epochs: int | list[int], max_epochs: int) -> tuple[int, int]:
+    """Index of the widest ladder entry that still fits `min_epochs` epochs (one count, or one per entry),
+    and its epoch count.
 
     `epoch_s` holds a (measured or estimated) epoch time per ladder index; the ladder runs widest first.
-    When nothing reaches `min_epochs`, the smallest model gets what fits (at least one epoch).
+    When nothing reaches its minimum, the smallest model gets what fits (at least one epoch).
     """
     for i in range(len(ladder)):
         n = epochs_that_fit(seconds_left, epoch_s[i], max_epochs)
-        if n >= min_epochs:
+        if n >= (min_epochs[i] if isinstance(min_epochs, list) else min_epochs):
             return i, n
     last = len(ladder) - 1
     return last, max(1, epochs_that_fit(seconds_left, epoch_s[last], max_epochs))
@@ -134,6 +135,8 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
         [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
     # A rung may carry its own augmentation (a small model that underfits wants less); the rest is the model's.
     rung_augment = [rung.pop("augment", None) for rung in ladder]
+    # and its own minimum of epochs (a wide, heavily regularised model is worse than a narrower one when short)
+    rung_min_epochs = [rung.pop("min_epochs", None) for rung in ladder]
     for extra in filter(None, rung_augment):  # a misspelt key fails now, not after the warm-up
         AugmentConfig.from_dict(extra, where="budget.ladder augment")
     batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
@@ -165,7 +168,7 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
 
     reserve = float(b.reserve_s) if b.reserve_s is not None else \
         measured[first].val_pass_s * float(b.test_factor) + float(b.report_s)
-    min_epochs = minimum_epochs(b.min_epochs, float(b.minutes))
+    min_epochs = [max(minimum_epochs(b.min_epochs, float(b.minutes)), int(m or 0)) for m in rung_min_epochs]
     idx, _ = choose_size(ladder, estimates(), seconds_left(reserve), min_epochs, int(b.max_epochs))
     if idx not in measured:
         measured[idx] = measure(cfg, datamodule, ladder[idx], batches, val_batches, warmup_s)
