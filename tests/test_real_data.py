@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,8 @@ from fer.data.class_weights import balanced_class_weights
 from fer.data.load import load_fer2013
 from fer.training.fit import train
 from tests.test_training import FAST, make_cfg
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "fer" / "weights"
 
 
 def test_real_counts_and_weights(real_fer_root, real_cache):
@@ -32,3 +35,19 @@ def test_brief_training_on_a_real_subset(real_fer_root, real_cache, tmp_path):
     assert history[1]["train/loss"] < history[0]["train/loss"]  # it learns
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["support"] == 512 and report["accuracy"] == pytest.approx(metrics["test/acc"])
+
+
+def test_every_shipped_bundle_scores_what_its_sidecar_records(real_fer_root, real_cache):
+    from fer.evaluation.evaluate import evaluate_split
+    from fer.inference.backends import open_backend
+
+    val = load_fer2013(real_fer_root, real_cache).val
+    if len(val) != 3_589:
+        pytest.skip("the recorded accuracies are on PublicTest alone")
+    bundles = sorted(WEIGHTS.glob("*.pt"))
+    assert len(bundles) >= 3  # the default, its cpu_hour teacher, the distilled fastcnn-48
+    for bundle in bundles:
+        recorded = json.loads(bundle.with_suffix(".json").read_text())["test_accuracy"]
+        probs, targets = evaluate_split([open_backend(bundle, "onnxruntime", threads=2)], val)
+        accuracy = (probs.argmax(1) == targets).float().mean().item()
+        assert accuracy == pytest.approx(recorded, abs=0.002), bundle.name  # fp16 weights move it by < 0.1 pt
