@@ -82,10 +82,10 @@ def test_emulated_avx2_resolves_to_fp32(env, monkeypatch):
 
 def test_plan_takes_the_widest_model_that_gets_min_epochs():
     ladder = [{"width": 48}, {"width": 32}, {"width": 16}]
-    assert choose_size(ladder, {0: 100.0, 1: 50.0, 2: 20.0}, 600, min_epochs=8, max_epochs=60) == (1, 12)
-    assert choose_size(ladder, {0: 10.0, 1: 5.0, 2: 2.0}, 600, min_epochs=8, max_epochs=40) == (0, 40)
+    assert choose_size(ladder, {0: 100.0, 1: 50.0, 2: 20.0}, 600, min_epochs=[8, 8, 8], max_epochs=60) == (1, 12)
+    assert choose_size(ladder, {0: 10.0, 1: 5.0, 2: 2.0}, 600, min_epochs=[8, 8, 8], max_epochs=40) == (0, 40)
     # nothing reaches min_epochs: the smallest gets what fits, at least one epoch
-    assert choose_size(ladder, {0: 900.0, 1: 700.0, 2: 650.0}, 600, min_epochs=8, max_epochs=60) == (2, 1)
+    assert choose_size(ladder, {0: 900.0, 1: 700.0, 2: 650.0}, 600, min_epochs=[8, 8, 8], max_epochs=60) == (2, 1)
     # a rung with its own, higher minimum is passed over until it gets that many epochs
     assert choose_size(ladder, {0: 60.0, 1: 30.0, 2: 20.0}, 600, min_epochs=[15, 8, 8], max_epochs=60) == (1, 20)
     assert choose_size(ladder, {0: 40.0, 1: 30.0, 2: 20.0}, 600, min_epochs=[15, 8, 8], max_epochs=60) == (0, 15)

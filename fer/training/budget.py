@@ -101,16 +101,15 @@ def add_partial_epoch(epochs: int, epoch_s: float, seconds_left: float, t: Throu
 
 
 def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds_left: float,
-                min_epochs: int | list[int], max_epochs: int) -> tuple[int, int]:
-    """Index of the widest ladder entry that still fits `min_epochs` epochs (one count, or one per entry),
-    and its epoch count.
+                min_epochs: list[int], max_epochs: int) -> tuple[int, int]:
+    """Index of the widest ladder entry that still fits its `min_epochs[i]` epochs, and its epoch count.
 
     `epoch_s` holds a (measured or estimated) epoch time per ladder index; the ladder runs widest first.
     When nothing reaches its minimum, the smallest model gets what fits (at least one epoch).
     """
     for i in range(len(ladder)):
         n = epochs_that_fit(seconds_left, epoch_s[i], max_epochs)
-        if n >= (min_epochs[i] if isinstance(min_epochs, list) else min_epochs):
+        if n >= min_epochs[i]:
             return i, n
     last = len(ladder) - 1
     return last, max(1, epochs_that_fit(seconds_left, epoch_s[last], max_epochs))

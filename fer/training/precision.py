@@ -54,16 +54,17 @@ def cpu_hardware() -> Hardware:
     amx = bool(torch.cpu._is_amx_tile_supported())
     avx512_bf16 = bool(torch.cpu._is_avx512_bf16_supported())
     isa = onednn_isa_limit()
+    unit = ""
     if not (amx or avx512_bf16):
-        native, why = False, f"CPU {capability} without AMX or AVX512-BF16"
+        why = f"CPU {capability} without AMX or AVX512-BF16"
     elif not capability.startswith("AVX512"):
-        native, why = False, f"CPU capability limited to {capability} (ATEN_CPU_CAPABILITY)"
+        why = f"CPU capability limited to {capability} (ATEN_CPU_CAPABILITY)"
     elif isa and isa not in BF16_ISAS:
-        native, why = False, f"oneDNN limited to {isa} (ONEDNN_MAX_CPU_ISA)"
+        why = f"oneDNN limited to {isa} (ONEDNN_MAX_CPU_ISA)"
     else:
-        native, why = True, f"CPU {capability} with {'AMX' if amx else 'AVX512-BF16'}"
-    unit = ("AMX" if amx else "AVX512-BF16") if native else ""
-    return Hardware("cpu", capability, native, reason=why, bf16_unit=unit)
+        unit = "AMX" if amx else "AVX512-BF16"
+        why = f"CPU {capability} with {unit}"
+    return Hardware("cpu", capability, bool(unit), reason=why, bf16_unit=unit)
 
 
 def detect_hardware(accelerator: str = AUTO) -> Hardware:
