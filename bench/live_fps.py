@@ -42,13 +42,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import cpu_flags, cpu_name, publish  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from fer.apps.frame_loop import run_frames  # noqa: E402
 from fer.inference.backends import onnxruntime_available  # noqa: E402
 from fer.inference.classifier import EmotionClassifier, set_threads  # noqa: E402
 from fer.inference.detectors import create_detector  # noqa: E402
 from fer.inference.pipeline import LivePipeline  # noqa: E402
 from fer.inference.sources import Prefetch, open_source  # noqa: E402
 from fer.inference.tracking import FaceTracker  # noqa: E402
+from fer.live.frame_loop import run_frames  # noqa: E402
 
 MEDIA = Path(os.environ.get("FER_MEDIA", ROOT.parent / "shared" / "media"))
 SOURCE = MEDIA / "WolfgangLanger_Pexels.mp4"

@@ -1,6 +1,6 @@
 """Facial-expression recognition on FER-2013: data, models, training, reports and live inference.
 
-`fer.Recognizer` (the Python API, fer.apps.recognizer) is imported on first use, so `import fer`
+`fer.Recognizer` (the Python API, fer.api.recognizer) is imported on first use, so `import fer`
 stays light.
 """
 
@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     if name == "Recognizer":
-        from fer.apps.recognizer import Recognizer
+        from fer.api.recognizer import Recognizer
 
         return Recognizer
     raise AttributeError(f"module 'fer' has no attribute {name!r}")

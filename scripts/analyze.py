@@ -17,8 +17,8 @@ os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from fer.apps.analyze_video import analyze_video
-    from fer.apps.entrypoint import exit_on_user_error
+    from fer.cli.analyze import analyze_video
+    from fer.cli.entrypoint import exit_on_user_error
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     exit_on_user_error(analyze_video)(OmegaConf.to_container(cfg, resolve=True), run_dir)

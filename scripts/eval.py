@@ -14,7 +14,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, ListConfig
 
-from fer.apps.entrypoint import exit_on_user_error
+from fer.cli.entrypoint import exit_on_user_error
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 
@@ -25,14 +25,14 @@ def main(cfg: DictConfig) -> float:
     import torch
     from omegaconf import OmegaConf
 
-    from fer.apps.config_checks import check_device
-    from fer.apps.entrypoint import command_line
     from fer.checkpoints import bundled_model_path
+    from fer.cli.entrypoint import command_line
     from fer.constants import CLASSES
     from fer.data.load import load_split
     from fer.evaluation.evaluate import evaluate_split, load_ensemble
     from fer.evaluation.report import write_report
     from fer.inference.backends import open_backend, resolve_backend
+    from fer.live.config_checks import check_device
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else check_device(cfg.device)
     clf = cfg.get("classifier") or {}

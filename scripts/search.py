@@ -14,7 +14,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from fer.apps.entrypoint import exit_on_user_error
+from fer.cli.entrypoint import exit_on_user_error
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 
@@ -32,7 +32,7 @@ def main(cfg: DictConfig) -> float:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf, open_dict
 
-    from fer.apps.entrypoint import command_line
+    from fer.cli.entrypoint import command_line
     from fer.training.fit import train
 
     s = cfg.search

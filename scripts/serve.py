@@ -18,8 +18,8 @@ os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="serve")
 def main(cfg: DictConfig) -> None:
-    from fer.apps.entrypoint import exit_on_user_error
-    from fer.apps.service.server import serve
+    from fer.cli.entrypoint import exit_on_user_error
+    from fer.service.server import serve
 
     code = exit_on_user_error(serve)(OmegaConf.to_container(cfg, resolve=True))
     if code:

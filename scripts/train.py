@@ -12,7 +12,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from fer.apps.entrypoint import exit_on_user_error
+from fer.cli.entrypoint import exit_on_user_error
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 
@@ -20,7 +20,7 @@ os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 @exit_on_user_error
 def main(cfg: DictConfig) -> float | None:
-    from fer.apps.entrypoint import command_line, single_run_in_default_folder
+    from fer.cli.entrypoint import command_line, single_run_in_default_folder
     from fer.training.fit import train
     from fer.training.resume import continue_in_run_folder
 

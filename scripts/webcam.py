@@ -20,7 +20,7 @@ os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="webcam")
 def main(cfg: DictConfig) -> None:
-    from fer.apps.live import run
+    from fer.live.run import run
 
     code = run(OmegaConf.to_container(cfg, resolve=True))
     if code:

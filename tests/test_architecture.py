@@ -15,7 +15,9 @@ LAYERS = [
     {"checkpoints"},
     {"evaluation"},
     {"training", "inference"},
-    {"apps"},
+    {"api"},
+    {"live", "service"},
+    {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
@@ -85,9 +87,9 @@ def test_no_cycles_between_subpackages():
 def test_the_checker_sees_a_planted_upward_import(tmp_path, monkeypatch):
     pkg = tmp_path / "fer"
     (pkg / "data").mkdir(parents=True)
-    (pkg / "apps").mkdir()
-    for d in (pkg, pkg / "data", pkg / "apps"):
+    (pkg / "cli").mkdir()
+    for d in (pkg, pkg / "data", pkg / "cli"):
         (d / "__init__.py").write_text("")
-    (pkg / "data" / "bad.py").write_text("def f():\n    from fer.apps import live\n")
+    (pkg / "data" / "bad.py").write_text("def f():\n    from fer.cli import entrypoint\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", pkg)
-    assert ("fer/data/bad.py", "data", "apps") in edges()
+    assert ("fer/data/bad.py", "data", "cli") in edges()

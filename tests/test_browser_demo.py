@@ -25,7 +25,7 @@ pytestmark = [needs_media, pytest.mark.skipif(CHROMIUM is None, reason="apt-get 
 
 @pytest.fixture(scope="module")
 def app():
-    from fer.apps.service import create_app
+    from fer.service import create_app
 
     return create_app()
 

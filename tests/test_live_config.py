@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from live_helpers import lightning_style_checkpoint
 from omegaconf import OmegaConf
 
-from fer.apps.live import build_pipeline
+from fer.inference.build import build_pipeline
 from fer.inference.detectors.haar import HaarDetector
 
 

@@ -20,10 +20,10 @@ from live_helpers import (
     write_video,
 )
 
-from fer.apps.headless import run_headless
-from fer.apps.live import run
-from fer.apps.render import RenderStyle
 from fer.inference.sources import open_source
+from fer.live.headless import run_headless
+from fer.live.render import RenderStyle
+from fer.live.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from live_helpers import classifier, media, needs_media, read_video
 
-from fer.apps.headless import run_headless
 from fer.checkpoints import BUNDLED_MODEL
 from fer.errors import DetectorError
 from fer.inference.classifier import EmotionClassifier
@@ -15,6 +14,7 @@ from fer.inference.detectors import create_detector
 from fer.inference.pipeline import LivePipeline
 from fer.inference.sources import open_source
 from fer.inference.tracking import FaceTracker
+from fer.live.headless import run_headless
 
 pytestmark = needs_media
 

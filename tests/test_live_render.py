@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from fer.apps.render import RenderStyle, bar_percentages, panel_layout, render
 from fer.constants import CLASSES
 from fer.inference.pipeline import FaceResult, FrameResult
+from fer.live.render import RenderStyle, bar_percentages, panel_layout, render
 
 STYLE = RenderStyle()
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from live_helpers import FixedDetector, pipeline, write_video
 
-from fer.apps import window
-from fer.apps.window import Action, key_action, run_window
 from fer.inference.sources import open_source
+from fer.live import window
+from fer.live.window import Action, key_action, run_window
 
 
 def test_key_mapping():

@@ -22,7 +22,7 @@ from live_helpers import (
 )
 from PIL import Image
 
-from fer.apps.recognizer import Face, Recognizer
+from fer.api.recognizer import Face, Recognizer
 from fer.errors import SourceError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +51,8 @@ def check_faces(faces: list[Face], n: int = 2) -> None:
 
 
 def test_import_fer_stays_light_and_exports_recognizer():
-    code = ("import sys, fer; assert 'fer.apps' not in sys.modules and 'torch' not in sys.modules; "
-            "from fer.apps.recognizer import Recognizer; assert fer.Recognizer is Recognizer")
+    code = ("import sys, fer; assert 'fer.api' not in sys.modules and 'torch' not in sys.modules; "
+            "from fer.api.recognizer import Recognizer; assert fer.Recognizer is Recognizer")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

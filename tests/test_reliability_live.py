@@ -25,10 +25,10 @@ from live_helpers import (
     write_video,
 )
 
-from fer.apps.headless import run_headless
-from fer.apps.live import run
 from fer.errors import OutputError
 from fer.inference.sources import open_source
+from fer.live.headless import run_headless
+from fer.live.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 BOX = [[40, 60, 80, 80]]
@@ -106,7 +106,7 @@ def test_a_failing_run_keeps_an_earlier_jsonl(tmp_path, monkeypatch):
     def refuse(self, canvas, name):
         raise OutputError("cannot encode")
 
-    monkeypatch.setattr("fer.apps.headless.VideoSink.write", refuse)
+    monkeypatch.setattr("fer.live.headless.VideoSink.write", refuse)
     with pytest.raises(OutputError):
         headless(tmp_path, video, tmp_path / "out.mp4")
     assert earlier.read_text() == '{"frame": 0, "kept": true}\n'

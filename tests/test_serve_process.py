@@ -67,7 +67,7 @@ def test_serve_shuts_down_cleanly_on_signals(tmp_path, sig):
 @pytest.mark.parametrize("service, words", [({"max_streams": -1}, "max_streams"), ({"max_image_mb": 0}, "max_image_mb"),
                                               ({"max_upload": 1}, "unknown service setting")])
 def test_bad_service_settings_are_config_errors(service, words):
-    from fer.apps.service.server import serve
+    from fer.service.server import serve
 
     with pytest.raises(ConfigError, match=words):  # scripts/serve.py prints it on one line and exits 2
         serve({"service": service})

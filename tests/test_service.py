@@ -23,8 +23,8 @@ from live_helpers import (
 )
 from starlette.testclient import WebSocketDenialResponse
 
-from fer.apps.recognizer import Recognizer
-from fer.apps.service import ServiceSettings, create_app
+from fer.api.recognizer import Recognizer
+from fer.service import ServiceSettings, create_app
 
 BOX = [40, 60, 80, 80]
 

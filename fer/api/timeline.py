@@ -1,18 +1,18 @@
-"""The timeline figure of an Analysis: one panel per tracked face, one line per class."""
+"""The timeline figure of an Analysis: one panel per tracked face, one line per class.
+
+It reads only `frames`, `fps` and `class_names`, so it does not import the Analysis type (which imports it).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from fer.errors import OutputError
 
-if TYPE_CHECKING:
-    from fer.apps.analysis import Analysis
 
-
-def plot_timeline(analysis: Analysis, path: Path, min_frames: int = 5, max_panels: int = 8) -> Path:
+def plot_timeline(analysis: Any, path: Path, min_frames: int = 5, max_panels: int = 8) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never a window

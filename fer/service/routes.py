@@ -15,14 +15,14 @@ from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from fer.apps.analysis import Analysis
-from fer.apps.recognizer import Recognizer
-from fer.apps.service.errors import RequestError
-from fer.apps.service.media_types import sniff
-from fer.apps.service.settings import ServiceSettings
-from fer.apps.service.stream import StreamSession
-from fer.apps.service.uploads import Upload, receive_upload
+from fer.api.analysis import Analysis
+from fer.api.recognizer import Recognizer
 from fer.errors import SourceError
+from fer.service.errors import RequestError
+from fer.service.media_types import sniff
+from fer.service.settings import ServiceSettings
+from fer.service.stream import StreamSession
+from fer.service.uploads import Upload, receive_upload
 
 router = APIRouter()
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer.apps.render import DEFAULT_STYLE, RenderStyle, render
-from fer.apps.signals import raise_if_stopped
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import Frame, FrameSource
+from fer.live.render import DEFAULT_STYLE, RenderStyle, render
+from fer.live.signals import raise_if_stopped
 
 
 class FpsMeter:

@@ -15,8 +15,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fer.apps.frame_loop import run_frames
-from fer.apps.output_files import (
+from fer.constants import IMAGE_SUFFIXES
+from fer.errors import ConfigError, OutputError
+from fer.inference.pipeline import FrameResult, LivePipeline
+from fer.inference.sources import FrameSource
+from fer.live.frame_loop import run_frames
+from fer.live.output_files import (
     check_not_input_folder,
     check_outputs,
     commit,
@@ -24,11 +28,7 @@ from fer.apps.output_files import (
     ensure_writable_folder,
     partial_path,
 )
-from fer.apps.render import DEFAULT_STYLE, RenderStyle
-from fer.constants import IMAGE_SUFFIXES
-from fer.errors import ConfigError, OutputError
-from fer.inference.pipeline import FrameResult, LivePipeline
-from fer.inference.sources import FrameSource
+from fer.live.render import DEFAULT_STYLE, RenderStyle
 
 log = logging.getLogger(__name__)
 

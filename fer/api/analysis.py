@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from fer.apps.faces import Face
+from fer.api.faces import Face
 from fer.errors import OutputError
 
 ROW_FIELDS = ("frame", "time_s", "track_id", "x", "y", "width", "height", "label", "confidence")
@@ -86,6 +86,6 @@ class Analysis:
         Tracks seen on fewer than `min_frames` frames (brief false detections) are left out, and at most
         `max_panels` of the longest tracks are drawn.
         """
-        from fer.apps.timeline import plot_timeline
+        from fer.api.timeline import plot_timeline
 
         return plot_timeline(self, Path(path), min_frames=min_frames, max_panels=max_panels)

@@ -14,7 +14,7 @@ from python_multipart import create_form_parser
 from python_multipart.exceptions import FormParserError
 from starlette.requests import ClientDisconnect, Request
 
-from fer.apps.service.errors import RequestError, too_large
+from fer.service.errors import RequestError, too_large
 
 FIELD = "file"
 OVERHEAD = 64 * 1024  # multipart boundaries and part headers on top of the file itself

@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const view = $("view"), ctx = view.getContext("2d");
 const video = $("video");
 const capture = document.createElement("canvas");
-// The desktop window's track colours (fer/apps/render.py PALETTE, BGR there).
+// The desktop window's track colours (fer/live/render.py PALETTE, BGR there).
 const PALETTE = [[80, 200, 80], [240, 160, 40], [60, 120, 255], [200, 80, 200], [40, 200, 220], [180, 180, 60]];
 const MAX_SEND_WIDTH = 640;  // frames are shrunk to this width before they are sent
 

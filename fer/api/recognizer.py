@@ -5,7 +5,7 @@
     faces = r.predict("photo.jpg")              # [Face(box=..., label='happy', confidence=0.91, ...)]
     a = r.analyze("clip.mp4"); a.to_csv("clip.csv"); a.plot_timeline("timeline.png")
 
-It runs the one live pipeline (`fer.apps.live.build_pipeline`): detector, the training preprocessing,
+It runs the one live pipeline (`fer.inference.build.build_pipeline`): detector, the training preprocessing,
 the classifier, and per-face tracking with smoothing for videos and streams.
 """
 
@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from fer.apps.analysis import Analysis, AnalyzedFrame
-from fer.apps.faces import Face
-from fer.apps.image_input import to_bgr
-from fer.apps.live import build_pipeline
-from fer.apps.live_settings import live_settings
+from fer.api.analysis import Analysis, AnalyzedFrame
+from fer.api.faces import Face
+from fer.api.image_input import to_bgr
+from fer.api.settings import live_settings
 from fer.errors import SourceError
+from fer.inference.build import build_pipeline
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import open_video
 from fer.inference.tracking import FaceTracker

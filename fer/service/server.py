@@ -8,8 +8,8 @@ from typing import Any
 
 import uvicorn
 
-from fer.apps.service.app import create_app
-from fer.apps.service.settings import ServiceSettings
+from fer.service.app import create_app
+from fer.service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 

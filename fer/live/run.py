@@ -1,4 +1,4 @@
-"""Build the live pipeline from the webcam config and run it (window or headless).
+"""Run the live pipeline from the webcam config, in a window or headless.
 
 Every expected failure (missing or foreign checkpoint, no camera, unreadable media, no display)
 ends with one clear line and exit code 2, never a traceback.
@@ -10,32 +10,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from fer.apps.config_checks import check_live_config
-from fer.apps.render import RenderStyle
-from fer.apps.signals import exit_code, interrupt_on_signals
 from fer.errors import ConfigError, FERError
-from fer.inference.classifier import EmotionClassifier, set_threads
-from fer.inference.detectors import create_detector
-from fer.inference.pipeline import LivePipeline
+from fer.inference.build import build_pipeline
 from fer.inference.sources import Prefetch, open_source
-from fer.inference.tracking import FaceTracker
+from fer.live.config_checks import check_live_config
+from fer.live.render import RenderStyle
+from fer.live.signals import exit_code, interrupt_on_signals
 
 log = logging.getLogger(__name__)
-
-def build_pipeline(cfg: dict[str, Any]) -> LivePipeline:
-    """cfg: the webcam config as plain dicts (see conf/webcam.yaml)."""
-    clf = cfg.get("classifier") or {}
-    threads = int(clf.get("threads") or 1)
-    set_threads(cfg.get("threads"), threads)
-    classifier = EmotionClassifier.from_path(cfg.get("ckpt"), device=cfg.get("device", "cpu"),
-                                             backend=clf.get("backend", "auto"), threads=threads)
-    det = dict(cfg.get("detector") or {"name": "centerface"})  # conf/detector/<name>.yaml: name + its arguments
-    detector = create_detector(det.pop("name", "centerface"), **det)
-    sm = cfg.get("smoothing") or {}
-    tracker = FaceTracker(iou_threshold=sm.get("iou_threshold", 0.3), ema_alpha=sm.get("ema_alpha", 0.5),
-                          persistence=sm.get("persistence", 15), box_alpha=sm.get("box_alpha", 1.0))
-    return LivePipeline(detector, classifier, tracker, detect_every=sm.get("detect_every", 2),
-                        stagger=sm.get("stagger", False))
 
 
 def render_style(cfg: dict[str, Any]) -> RenderStyle:
@@ -46,8 +28,8 @@ def render_style(cfg: dict[str, Any]) -> RenderStyle:
 
 def run(cfg: dict[str, Any]) -> int:
     """Run as configured; returns the process exit code."""
-    from fer.apps.headless import run_headless
-    from fer.apps.window import check_display, run_window
+    from fer.live.headless import run_headless
+    from fer.live.window import check_display, run_window
 
     try:
         check_live_config(cfg)
@@ -81,6 +63,6 @@ def run(cfg: dict[str, Any]) -> int:
     except FERError as e:
         log.error("%s", e)
         return 2
-    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.apps.signals): outputs are final
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.live.signals): outputs are final
         return exit_code(e)
     return 0

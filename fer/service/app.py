@@ -18,11 +18,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from fer.apps.recognizer import Recognizer
-from fer.apps.service.errors import RequestError
-from fer.apps.service.routes import router
-from fer.apps.service.settings import ServiceSettings
+from fer.api.recognizer import Recognizer
 from fer.errors import FERError
+from fer.service.errors import RequestError
+from fer.service.routes import router
+from fer.service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 

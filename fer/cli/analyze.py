@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fer.apps.recognizer import Recognizer
+from fer.api.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.apps.frame_loop import run_frames
-from fer.apps.render import DEFAULT_STYLE, RenderStyle
 from fer.errors import DisplayError
 from fer.inference.pipeline import LivePipeline
 from fer.inference.sources import FrameSource
+from fer.live.frame_loop import run_frames
+from fer.live.render import DEFAULT_STYLE, RenderStyle
 
 log = logging.getLogger(__name__)
 

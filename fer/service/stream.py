@@ -15,8 +15,8 @@ import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from fer.apps.image_input import decode_image
-from fer.apps.recognizer import Stream
+from fer.api.image_input import decode_image
+from fer.api.recognizer import Stream
 from fer.errors import SourceError
 
 

@@ -1,0 +1,1 @@
+"""Command-line glue shared by the entry points: run commands, the user-error policy, `scripts/analyze.py`."""
