@@ -3,6 +3,7 @@
     python bench/live_fps.py                       # bundled model, every configuration, both backends
     python bench/live_fps.py --ckpt PATH --configs haar-half,centerface-160 --backends onnxruntime
     python bench/live_fps.py --isa native,avx2     # + the same rows with AVX-512/AMX switched off
+    python bench/live_fps.py --configs default --backends onnxruntime --section "## Live inference, the default"
 
 `default` is exactly what `python scripts/webcam.py` runs (conf/webcam.yaml with its detector);
 `reference` is the same with `detector=haar` (the reference's Haar parameters on the full frame).
@@ -16,7 +17,7 @@ The input is a 640x480 video made from ../shared/media/WolfgangLanger_Pexels.mp4
 letterboxed to 4:3, 472 frames, one face throughout). Each frame is decoded, detected (every N-th
 frame), preprocessed, classified, smoothed and rendered exactly as in scripts/webcam.py; only
 showing or writing the image is left out. The table replaces the `## Live inference` section of
-docs/benchmarks.md and leaves every other section alone.
+docs/benchmarks.md (or the --section named) and leaves every other section alone.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ MEDIA = Path(os.environ.get("FER_MEDIA", ROOT.parent / "shared" / "media"))
 SOURCE = MEDIA / "WolfgangLanger_Pexels.mp4"
 VIDEO = ROOT / "outputs" / "bench" / "wolfgang_640x480.mp4"
 SECTION = "## Live inference"
+TARGET_FPS, DEFAULT_TARGET_FPS = 60, 150  # the default setting has its own, higher target
 STAGES = ("decode", "detect", "preprocess", "classify", "smooth", "render")
 
 HAAR_HALF = {"detect_scale": 0.5}
@@ -74,8 +76,8 @@ def webcam_setting(detector: str) -> tuple:
 CONFIGS = {
     "default": (*webcam_setting("centerface"), "`python scripts/webcam.py`: the default setting"),
     "reference": (*webcam_setting("haar"), "`python scripts/webcam.py detector=haar`: the reference's Haar"),
-    "seed": ("haar", {}, 1, False, False, "Haar, seed parameters, full frame, every frame"),
-    "seed-skip2": ("haar", {}, 2, False, False, "the same, detecting every 2nd frame (the reference's N=2)"),
+    "reference-full": ("haar", {}, 1, False, False, "Haar, the reference system's parameters, full frame, every frame"),
+    "reference-full-skip2": ("haar", {}, 2, False, False, "the same, detecting every 2nd frame (the reference's N=2)"),
     "haar-half-plain": ("haar", HAAR_HALF, 2, False, True, "Haar on a half-size frame, every 2nd frame"),
     "haar-half": ("haar", HAAR_HALF, 2, True, True, "the same, classification staggered to the next frame"),
     "centerface-320": ("centerface", {"input_width": 320, **CF}, 2, True, True,
@@ -180,7 +182,8 @@ def run_rows(args, names: list[str], backends: list[str], isa: str) -> list[dict
         for name in names:
             r = measure(name, classifier, video, args.frames)
             r.update(backend=backend, isa=isa, cpu=cpu_column(backend, isa), threads=threads,
-                     model=classifier.backend.model, precision=classifier.meta.get("precision", "?"))
+                     model=classifier.backend.model, precision=classifier.meta.get("precision", "?"),
+                     file=Path(classifier.backend.path).name)
             print(f"{name:16s} {backend:12s} {isa:7s} {r['fps']:6.1f} fps  p95 {r['p95']:5.1f} ms  "
                   f"classify {r['stages'][3]:.2f} ms  labelled {r['labelled']:.1%}", file=sys.stderr, flush=True)
             rows.append(r)
@@ -199,11 +202,15 @@ def child_rows(args, isa: str) -> list[dict]:
     return json.loads(out.stdout)
 
 
-def table(results: list[dict], command: str) -> str:
+def target_fps(name: str) -> int:
+    return DEFAULT_TARGET_FPS if name == "default" else TARGET_FPS
+
+
+def table(results: list[dict], command: str, section: str = SECTION) -> str:
     head = ("| config | backend | CPU | fps | mean ms | p50 ms | p95 ms | frames labelled | decode | detect (per call) "
             "| preprocess | classify | smooth | render | load | CPU ms/frame: main, all | fps bound from CPU time |")
     r0 = results[0]
-    lines = [SECTION, "",
+    lines = [section, "",
              f"`{command}`", "",
              f"- Machine: {cpu_name()} ({cpu_isa() or 'AVX2'}), {os.cpu_count()} cores; {r0['threads'][0]} "
              f"OpenCV threads, {r0['threads'][1]} classifier thread(s), plus the decoding thread where noted; "
@@ -216,10 +223,12 @@ def table(results: list[dict], command: str) -> str:
              "(ONNX Runtime has no switch of its own: without the mask its `avx2` rows use AVX-512).",
              f"- Input: {VIDEO.name}, 640x480, {r0['frames']} frames, made from "
              "WolfgangLanger_Pexels.mp4 (letterboxed); one face in every frame.",
-             f"- Model: {r0['model']} ({', '.join(sorted({r['backend'] + ' ' + str(r['precision']) for r in results}))}). "
+             f"- Model: {r0['model']} ({', '.join(sorted({r['file'] for r in results}))}; "
+             f"{', '.join(sorted({r['backend'] + ' ' + str(r['precision']) for r in results}))}). "
              "Stages are mean milliseconds per frame (detect: per frame, and per call in brackets); fps is "
              "frames over wall time, decode to render; a frame is labelled when it shows at least one face with its label.",
-             "- Target: >= 60 fps with every frame labelled and p95 frame time <= 25 ms.", "",
+             f"- Target: > {DEFAULT_TARGET_FPS} fps for `default` (>= {TARGET_FPS} fps for the others) with every "
+             "frame labelled and p95 frame time <= 25 ms.", "",
              "- Load: the machine's 1-minute load average when the row finished; the bench alone keeps it near "
              "1.5-2 on these 2 cores; above that, other processes were competing for the cores and the row is slower "
              "than the pipeline itself. CPU ms/frame is CPU time, not wall time: the main thread's, and all "
@@ -229,7 +238,7 @@ def table(results: list[dict], command: str) -> str:
     for r in results:
         s = r["stages"]
         decode = f"{s[0]:.2f}" + (" (own thread)" if r["prefetch"] else "")
-        ok = r["fps"] >= 60 and r["p95"] <= 25 and r["labelled"] == 1
+        ok = r["fps"] >= target_fps(r["name"]) and r["p95"] <= 25 and r["labelled"] == 1
         lines.append(f"| {r['name']}{' ✓' if ok else ''} | {r['backend']} | {r['cpu']} | {r['fps']:.1f} | "
                      f"{r['mean']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['labelled'] * 100:.1f}% | {decode} | "
                      f"{s[1]:.2f} ({r['detect_call']:.1f}) | {s[2]:.2f} | {s[3]:.2f} | {s[4]:.3f} | {s[5]:.2f} | "
@@ -257,6 +266,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="OpenCV threads")
     ap.add_argument("--classifier-threads", type=int, default=1, help="webcam.yaml's classifier.threads")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="'-' prints the table only")
+    ap.add_argument("--section", default=SECTION, help="the heading of docs/benchmarks.md the table replaces")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     names = [c for c in args.configs.split(",") if c]
@@ -275,10 +285,10 @@ def main() -> None:
     command = "python bench/live_fps.py" + "".join(
         f" --{k.replace('_', '-')} {v}" for k, v in (("ckpt", args.ckpt), ("configs", args.configs),
                                                      ("backends", args.backends), ("isa", args.isa),
-                                                     ("frames", args.frames))
+                                                     ("frames", args.frames), ("section", args.section))
         if v and v != ap.get_default(k))
-    text = table(results, command)
-    publish(SECTION, text, args.out)
+    text = table(results, command.replace(f"--section {args.section}", f'--section "{args.section}"'), args.section)
+    publish(args.section, text, args.out)
 
 
 if __name__ == "__main__":

@@ -136,8 +136,8 @@ def main() -> None:
                 print(f"warning: {e}", file=sys.stderr)
         else:
             print(f"warning: {args.peer_python} not found: the peer row is left out", file=sys.stderr)
-    bundled = json.loads((ROOT / "fer" / "weights" / "fer2013.json").read_text())
-    net = f"{bundled['model']}-{bundled['model_kwargs'].get('width', '')}"  # the bundled network, e.g. fastcnn-32
+    bundled = json.loads((ROOT / "fer" / "weights" / "fer2013-fastcnn48.json").read_text())
+    net = f"{bundled['model']}-{bundled['model_kwargs'].get('width', '')}"  # the bundled network, e.g. fastcnn-48
     for backend in ("onnxruntime", "torch"):
         rows.append(row(f"ours, default detector, {backend}", f"CenterFace 160 px + {net}",
                         ours(frames, "centerface", {"input_width": 160, "box_scale": 1.05}, backend)))

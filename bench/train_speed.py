@@ -32,7 +32,7 @@ from common import ROOT, cpu_name, machine_line, write_section  # noqa: E402
 
 from fer.data.datamodule import FERDataModule  # noqa: E402
 from fer.data.preprocess import to_model_input  # noqa: E402
-from fer.training.fit import build_module, instantiate_group  # noqa: E402
+from fer.training.build import build_module, instantiate_group  # noqa: E402
 from fer.training.precision import cpu_hardware  # noqa: E402
 
 HEADING = "## Training speed, {cpu_class} ({cpu})"

@@ -4,6 +4,8 @@
 # order of the image-folder layout; the CSV's own integer labels are remapped to it on read.
 CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 NUM_CLASSES = len(CLASSES)
+# FER+ and AffectNet add contempt; the same names, still in alphabetical order.
+CLASSES_WITH_CONTEMPT: tuple[str, ...] = tuple(sorted((*CLASSES, "contempt")))
 IMAGE_SIZE = 48
 
 # Image files every reader and source accepts (lower-case suffixes).

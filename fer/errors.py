@@ -44,5 +44,22 @@ class DisplayError(FERError, RuntimeError):
     """No display to open a window on."""
 
 
+class MissingExtraError(FERError, ImportError):
+    """A feature needs a part of the install that is optional, e.g. PyTorch from `ferkit[train]`."""
+
+
+def require_extra(module: str, feature: str, what: str = "PyTorch", extra: str = "train"):
+    """Import and return `module` for `feature`, or raise MissingExtraError naming the extra to install.
+
+    Only a missing package is this error; an installed one that fails to import keeps its traceback.
+    """
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(module.split(".")[0]) is None:
+        raise MissingExtraError(f"{feature} needs {what}: pip install 'ferkit[{extra}]'")
+    return importlib.import_module(module)
+
+
 class PretrainedWeightsUnavailable(FERError, ConnectionError):
     """Pretrained weights would have to be downloaded, and nothing is downloaded at run time."""

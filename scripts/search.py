@@ -1,70 +1,15 @@
 """Optuna hyperparameter search with pruning of bad trials; any number of workers share one study.
 
-    python scripts/search.py experiment=fast_cpu search.n_trials=10
-    python scripts/search.py search.storage=postgresql://user:pass@db-host/optuna   # one study, many machines
-
-Each trial is one training run in <run dir>/trial_<number>, reporting val/acc to the study after every
-epoch; the pruner (search.pruner) stops trials that fall behind. Needs pip install -e ".[optuna]".
+`python scripts/search.py ARGS` is `ferkit search ARGS` (fer/cli/search.py, whose docstring has examples), except
+that runs land in this checkout's outputs/ rather than under the working folder.
 """
 
-import copy
 import os
 from pathlib import Path
 
-import hydra
-from omegaconf import DictConfig
-
-from fer.cli.entrypoint import exit_on_user_error
-
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
 
-
-def suggest(trial, name: str, spec: DictConfig):
-    if "choices" in spec:
-        return trial.suggest_categorical(name, list(spec.choices))
-    return trial.suggest_float(name, spec.low, spec.high, log=bool(spec.get("log", False)))
-
-
-@hydra.main(version_base="1.3", config_path="../conf", config_name="search")
-@exit_on_user_error
-def main(cfg: DictConfig) -> float:
-    import optuna
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf, open_dict
-
-    from fer.cli.entrypoint import command_line
-    from fer.training.fit import train
-
-    s = cfg.search
-    study = optuna.create_study(storage=s.storage, study_name=s.study_name, direction=s.direction,
-                                sampler=instantiate(s.sampler), pruner=instantiate(s.pruner), load_if_exists=True)
-    for _ in range(s.n_trials):
-        trial = study.ask()
-        trial_cfg = copy.deepcopy(cfg)
-        with open_dict(trial_cfg):
-            for name, spec in s.params.items():
-                OmegaConf.update(trial_cfg, name, suggest(trial, name, spec))
-            trial_cfg.paths.output_dir = str(Path(cfg.paths.output_dir) / f"trial_{trial.number}")
-            trial_cfg.callbacks.optuna_pruning = {
-                "_target_": "fer.training.pruning.OptunaPruning", "storage": s.storage, "study_name": s.study_name,
-                "trial_number": trial.number, "monitor": cfg.optimized_metric, "pruner": s.pruner}
-        try:
-            metrics = train(trial_cfg, command=command_line("search.py"))
-        except optuna.TrialPruned as pruned:
-            print(pruned)
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            continue
-        except Exception:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            raise
-        study.tell(trial, metrics.get(f"best_{cfg.optimized_metric}", metrics.get(cfg.optimized_metric)))
-    done = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
-    if not done:
-        print(f"study {s.study_name}: no trial completed yet ({len(study.trials)} in all)")
-        return float("nan")
-    print(f"study {s.study_name}: {len(study.trials)} trials, best {study.best_value:.4f} with {study.best_params}")
-    return study.best_value
-
+from fer.cli.search import main  # noqa: E402  (after PROJECT_ROOT, which the configs read)
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,5 @@
-"""Save chosen frames of a video as PNG (e.g. stills of an annotated run for the docs).
+"""Save chosen frames of a video as PNG: the stills of annotated runs in docs/ (a tool for the docs, not a
+`ferkit` command).
 
     python scripts/video_frames.py annotated.mp4 --frames 40 200 400 --out docs/results/live --prefix wolfgang
 """
@@ -9,7 +10,11 @@ from pathlib import Path
 
 import cv2
 
+from fer.cli.entrypoint import exit_on_user_error
+from fer.errors import SourceError
 
+
+@exit_on_user_error
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("video")
@@ -19,8 +24,7 @@ def main() -> int:
     args = ap.parse_args()
     cap = cv2.VideoCapture(args.video)
     if not cap.isOpened():
-        print(f"error: cannot open {args.video} as a video", file=sys.stderr)
-        return 2
+        raise SourceError(f"cannot open {args.video} as a video")
     wanted, index, out = set(args.frames), 0, Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     while wanted:
@@ -35,8 +39,7 @@ def main() -> int:
         index += 1
     cap.release()
     if wanted:
-        print(f"error: the video has {index} frames; not found: {sorted(wanted)}", file=sys.stderr)
-        return 2
+        raise SourceError(f"the video has {index} frames; not found: {sorted(wanted)}")
     return 0
 
 

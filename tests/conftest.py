@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 from pathlib import Path
 
@@ -79,9 +81,9 @@ def real_fer_root() -> Path:
 @pytest.fixture
 def restore_threads():
     """Give back the torch and OpenCV thread counts a test changed (run() sets them process-wide)."""
-    import torch
-
-    torch_threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch = importlib.import_module("torch") if importlib.util.find_spec("torch") else None  # none: light install
+    torch_threads, cv_threads = torch.get_num_threads() if torch else 0, cv2.getNumThreads()
     yield
-    torch.set_num_threads(torch_threads)
+    if torch:
+        torch.set_num_threads(torch_threads)
     cv2.setNumThreads(cv_threads)

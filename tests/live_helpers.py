@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from fer.constants import CLASSES
 from fer.inference.classifier import EmotionClassifier
 from fer.inference.pipeline import LivePipeline
 from fer.inference.tracking import FaceTracker
-from fer.training.module import FERModule
 
 MEDIA = Path(os.environ["FER_MEDIA"]) if os.environ.get("FER_MEDIA") else None
 needs_media = pytest.mark.skipif(MEDIA is None or not MEDIA.is_dir(), reason="set FER_MEDIA to the media folder")
@@ -29,11 +28,25 @@ def media(name: str) -> Path:
 
 def lightning_style_checkpoint(path: Path, model: str = "cnn4", seed: int = 0, **hparams) -> Path:
     """A checkpoint laid out like Lightning's (hyper_parameters + net.-prefixed state_dict)."""
+    torch = pytest.importorskip("torch", reason="a training checkpoint needs PyTorch (ferkit[train])")
+    from fer.training.module import FERModule
+
     torch.manual_seed(seed)
     module = FERModule(model=model, **hparams)
     torch.save({"pytorch-lightning_version": "2.5.0", "epoch": 0, "global_step": 0,
                 "state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}, path)
     return path
+
+
+def tiny_model(folder: Path) -> Path:
+    """A small classifier file: a random tiny checkpoint where PyTorch is installed, else (the light
+    install) the smallest shipped .onnx model."""
+    if importlib.util.find_spec("torch") is not None:
+        return lightning_style_checkpoint(folder / "tiny.ckpt")
+    from fer.checkpoints.bundled import WEIGHTS_DIR
+
+    fp32 = [p for p in WEIGHTS_DIR.glob("fer2013-*.onnx") if "int8" not in p.name]
+    return min(fp32, key=lambda p: p.stat().st_size)
 
 
 def classifier(tmp_path: Path) -> EmotionClassifier:

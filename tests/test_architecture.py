@@ -1,4 +1,5 @@
-"""The package's shape: each layer imports only the layers below it, and no two subpackages import each other."""
+"""The package's shape: each layer imports only the layers below it, and no import circles at all: not between
+subpackages, nor between the files of one package (imports inside functions and under TYPE_CHECKING count)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fer"
 # Bottom to top. Subpackages on one rung are siblings and must not import each other.
 LAYERS = [
     {"constants", "errors"},
+    {"numbers", "outputs"},
     {"data", "models"},
     {"checkpoints"},
     {"evaluation"},
@@ -41,8 +43,9 @@ def imports(path: Path) -> set[str]:
                 base = ".".join(module.split(".")[: -node.level] + ([base] if base else []))
             if base.startswith("fer."):
                 found.add(base)
-            elif base == "fer":
-                found |= {f"fer.{a.name}" for a in node.names}
+            elif base == "fer":  # `from fer import data` names a subpackage; `from fer import __version__` does not
+                found |= {f"fer.{a.name}" if (PACKAGE / a.name).is_dir() or (PACKAGE / f"{a.name}.py").is_file()
+                          else "fer" for a in node.names}
     return found
 
 
@@ -82,6 +85,86 @@ def test_no_cycles_between_subpackages():
 
     cycles = sorted(s for s in graph if reaches(s, s, set()))
     assert not cycles, f"subpackages in an import cycle: {cycles}"
+
+
+def module_of(path: Path) -> str:
+    """fer/data/load.py -> 'fer.data.load'; fer/data/__init__.py -> 'fer.data'."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def file_graph() -> dict[str, set[str]]:
+    """Module -> the fer modules (files) it imports, anywhere in it. `from fer.x import y` points at the file
+    fer/x/y.py where there is one, else at fer/x/__init__.py, whose name y is."""
+    files = {module_of(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([base] if base else []))
+                found |= {f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names}
+        graph[name] = {m for m in found if m in files and m != name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
+def test_no_circles_between_files():
+    found = circles(file_graph())
+    assert not found, "modules that import each other, directly or round a circle:\n" + \
+        "\n".join(" <-> ".join(group) for group in found)
+
+
+def test_the_checker_sees_a_planted_circle_inside_one_package(tmp_path, monkeypatch):
+    pkg = tmp_path / "fer" / "training"
+    pkg.mkdir(parents=True)
+    (pkg.parent / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "fit.py").write_text("from fer.training.budget import plan\n")
+    (pkg / "budget.py").write_text("from . import warmup\n")
+    (pkg / "warmup.py").write_text("def measure():\n    from fer.training.fit import build\n")
+    (pkg / "report.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .plot import x\n")
+    (pkg / "plot.py").write_text("from fer.training import report\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", tmp_path / "fer")
+    assert circles(file_graph()) == [["fer.training.budget", "fer.training.fit", "fer.training.warmup"],
+                                     ["fer.training.plot", "fer.training.report"]]
 
 
 def test_the_checker_sees_a_planted_upward_import(tmp_path, monkeypatch):

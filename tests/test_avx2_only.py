@@ -13,7 +13,7 @@ from bench.common import cpu_flags
 from tests.conftest import ROOT
 
 PROBE = ("import json, torch, cv2, onnxruntime as ort, numpy as np; "
-         "s = ort.InferenceSession('fer/weights/fer2013-int8.onnx', providers=['CPUExecutionProvider']); "
+         "s = ort.InferenceSession('fer/weights/fer2013-fastcnn48-int8.onnx', providers=['CPUExecutionProvider']); "
          "p = s.run(None, {s.get_inputs()[0].name: np.zeros((2, 1, 48, 48), np.float32)})[0]; "
          "print(json.dumps([torch.backends.cpu.get_cpu_capability(), cv2.checkHardwareSupport(13), "
          "cv2.checkHardwareSupport(11), list(p.shape)]))")  # 13: AVX512F, 11: AVX2 in OpenCV's numbering

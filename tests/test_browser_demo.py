@@ -73,3 +73,21 @@ def test_camera_page_shows_labelled_boxes(app, tmp_path: Path):
         out = Path(os.environ["FER_SCREENSHOT_DIR"])
         out.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, out / "browser_demo.png")
+
+
+def test_api_docs_render_offline(app):
+    """/docs draws every route from the service's own copy of Swagger UI (no CDN, no network)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with live_server(app) as url, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page()
+            foreign = []
+            page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(url) else None)
+            page.goto(f"{url}/docs")
+            page.wait_for_selector(".opblock-summary-path", timeout=60_000)
+            paths = page.eval_on_selector_all(".opblock-summary-path", "els => els.map(e => e.dataset.path)")
+        finally:
+            browser.close()
+    assert {"/healthz", "/v1/predict", "/v1/analyze"} <= set(paths)
+    assert foreign == []

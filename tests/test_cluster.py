@@ -21,7 +21,7 @@ def composed(*overrides: str):
 
 def test_slurm_launcher_asks_for_what_the_trainer_needs():
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason='needs pip install -e ".[cluster]"')
-    cfg = composed("hydra/launcher=slurm", "experiment=best", "trainer=ddp", "trainer.devices=4",
+    cfg = composed("hydra/launcher=slurm", "experiment=vgg13_150epochs", "trainer=ddp", "trainer.devices=4",
                    "trainer.num_nodes=2", "hydra.launcher.partition=gpu", "hydra.launcher.array_parallelism=3")
     launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)
     assert launcher["_target_"].endswith("SlurmLauncher") and launcher["partition"] == "gpu"
@@ -32,7 +32,7 @@ def test_slurm_launcher_asks_for_what_the_trainer_needs():
 
 @pytest.mark.parametrize("trainer", [["trainer=gpu"], ["trainer=ddp", "trainer.devices=8", "trainer.num_nodes=2"]])
 def test_the_gpu_recipe_composes_for_one_and_many_gpus(trainer):
-    cfg = composed("experiment=best", *trainer)
+    cfg = composed("experiment=vgg13_150epochs", *trainer)
     assert cfg.model.name == "vgg13" and cfg.trainer.max_epochs == 150
     assert cfg.trainer.accelerator == "gpu" and cfg.trainer.precision == "auto"  # bf16 where the GPU has it
     if "trainer=ddp" in trainer:

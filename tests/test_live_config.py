@@ -45,3 +45,56 @@ def test_backend_override_reaches_the_classifier(tmp_path):
     ckpt = lightning_style_checkpoint(tmp_path / "m.ckpt")
     cfg = webcam_config("detector=haar", f"ckpt={ckpt}", "classifier.backend=onnxruntime", "threads=1")
     assert build_pipeline(cfg).classifier.backend.name == "onnxruntime"
+
+
+def test_api_settings_are_hydras_composition_of_the_same_files():
+    """fer.api.settings reads webcam.yaml and its detector file itself (fast, no Hydra): the same values."""
+    from fer.api.settings import NOT_PIPELINE, live_settings
+
+    for detector in ("centerface", "haar"):
+        composed = webcam_config(f"detector={detector}")
+        expected = {k: v for k, v in composed.items() if k not in NOT_PIPELINE}
+        assert live_settings({"detector": {"name": detector}}) == expected
+
+
+def test_api_settings_merge_changes_and_switch_detector_files():
+    from fer.api.settings import live_settings
+
+    s = live_settings({"smoothing": {"ema_alpha": 0.3}, "detector": {"name": "haar", "detect_scale": 0.5}})
+    assert s["smoothing"] == {**webcam_config()["smoothing"], "ema_alpha": 0.3}
+    assert s["detector"] == {**webcam_config("detector=haar")["detector"], "detect_scale": 0.5}
+
+
+def test_recognizer_builds_the_configured_pipeline_even_inside_a_hydra_app(tmp_path):
+    """The detector, tracker and stagger of conf/webcam.yaml, also while another app holds Hydra's global state."""
+    from fer.api.recognizer import Recognizer
+
+    ckpt = lightning_style_checkpoint(tmp_path / "m.ckpt")
+    cfg = webcam_config()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        r = Recognizer(ckpt=ckpt, settings={"classifier": {"backend": "torch"}})
+    det, tracker, pipe = r.detector, r._still.tracker, r._still
+    assert (det.input_width, det.box_scale) == (cfg["detector"]["input_width"], cfg["detector"]["box_scale"])
+    sm = cfg["smoothing"]
+    assert (tracker.box_alpha, tracker.ema_alpha, tracker.persistence) == (sm["box_alpha"], sm["ema_alpha"],
+                                                                            sm["persistence"])
+    assert (pipe.stagger, pipe.skipper.detect_every) == (sm["stagger"], sm["detect_every"])
+    haar = Recognizer(ckpt=ckpt, detector="haar", settings={"classifier": {"backend": "torch"}}).detector
+    assert isinstance(haar, HaarDetector)
+    assert haar.min_neighbors == webcam_config("detector=haar")["detector"]["min_neighbors"]
+
+
+def test_model_info_and_healthz_name_the_network_file_and_classes(tmp_path):
+    from fer.api.recognizer import Recognizer
+
+    ckpt = lightning_style_checkpoint(tmp_path / "m.ckpt")
+    r = Recognizer(ckpt=ckpt, detector="haar", settings={"classifier": {"backend": "torch"}})
+    assert r.model_info == {"model": "cnn4", "path": str(ckpt), "backend": "torch"}
+    from fastapi.testclient import TestClient
+
+    from fer.service.app import create_app
+    from fer.service.settings import ServiceSettings
+
+    with TestClient(create_app(ServiceSettings(), r)) as client:
+        health = client.get("/healthz").json()
+    assert health["model"] == "cnn4" and health["path"] == str(ckpt) and health["classes"] == r.class_names

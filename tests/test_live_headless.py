@@ -1,7 +1,6 @@
 """Headless runs end to end (video and image folder), read back with OpenCV, and bad inputs."""
 
 import json
-import logging
 import os
 import random
 import subprocess
@@ -20,6 +19,8 @@ from live_helpers import (
     write_video,
 )
 
+from fer.api.settings import live_settings
+from fer.errors import DisplayError, FERError
 from fer.inference.sources import open_source
 from fer.live.headless import run_headless
 from fer.live.render import RenderStyle
@@ -94,7 +95,7 @@ def config(tmp_path, **kw):
     cfg = {"ckpt": str(lightning_style_checkpoint(tmp_path / "m.ckpt")), "headless": True, "threads": 1,
            "output": str(tmp_path / "o.mp4"), "detector": {"name": "haar", "detect_scale": 0.5}}
     cfg.update(kw)
-    return cfg
+    return live_settings(cfg)  # every key of conf/webcam.yaml, as Hydra would pass them
 
 
 def test_app_runs_haar_on_synthetic_video(tmp_path):
@@ -137,13 +138,13 @@ def empty_dir(t):
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_inputs_give_one_clear_message(tmp_path, caplog, case):
+def test_bad_inputs_give_one_clear_message(tmp_path, case):
     make, message = BAD_INPUTS[case]
     cfg = config(tmp_path, source=str(write_video(tmp_path / "ok.mp4", frames=2)))
     cfg.update(make(tmp_path))
-    with caplog.at_level(logging.ERROR):
-        assert run(cfg) == 2
-    assert any(message in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+    with pytest.raises(FERError) as e:
+        run(cfg)
+    assert message in str(e.value) and "\n" not in str(e.value)
 
 
 def script(tmp_path, *args):
@@ -156,7 +157,8 @@ def script(tmp_path, *args):
 def test_script_missing_checkpoint_exits_cleanly(tmp_path):
     proc = script(tmp_path, f"ckpt={tmp_path / 'missing.ckpt'}", "headless=true", "output=o.mp4")
     assert proc.returncode == 2
-    assert "checkpoint not found" in proc.stdout + proc.stderr
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("error: checkpoint not found"), proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
@@ -170,10 +172,9 @@ def test_script_video_end_to_end(tmp_path):
     assert len(lines(tmp_path / "out" / "annotated.jsonl")) == 5
 
 
-def test_window_needs_a_display(tmp_path, caplog, monkeypatch):
+def test_window_needs_a_display(tmp_path, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
-    with caplog.at_level(logging.ERROR):
-        assert run(config(tmp_path, headless=False, source=str(tmp_path))) == 2
-    assert "headless=true output=" in caplog.text
+    with pytest.raises(DisplayError, match="headless=true output="):
+        run(config(tmp_path, headless=False, source=str(tmp_path)))

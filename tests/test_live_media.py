@@ -103,3 +103,94 @@ def test_bundled_model_metadata():
     assert BUNDLED_MODEL.stat().st_size < 6_000_000
     assert np.isclose(clf.predict([cv2.imread(str(media("single_face.jpg")))]).sum(), 1, atol=1e-4)
 
+
+
+# Photos of any size: the still path sizes the detector's input from the photo (conf/detector/centerface.yaml
+# still_input_width), so every face found at the photo's own size is found from 4000 px wide down to the
+# width at which the smallest face is 20 px, and nothing else is.
+PHOTOS = {"single_face.jpg": 1, "multi_face.jpg": 5, "0-f1-su-ph.jpg": 1, "0-f15-hao-ph.jpg": 1,
+          "15-f13-anc-ph.jpg": 1, "45-m7-di-ph.jpg": 1}
+
+
+def still_detector():
+    from fer.api.settings import live_settings
+
+    settings = dict(live_settings()["detector"])
+    return centerface(**{k: v for k, v in settings.items() if k != "name"})
+
+
+def resized(image: np.ndarray, width: int) -> np.ndarray:
+    s = width / image.shape[1]
+    return cv2.resize(image, (width, max(1, round(image.shape[0] * s))),
+                      interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0, x2 - x1) * max(0, y2 - y1)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def same_faces(found: np.ndarray, reference: np.ndarray) -> bool:
+    """One box per reference face (IoU > 0.5) and no other box."""
+    return len(found) == len(reference) and all(max(iou(r, f) for f in found) > 0.5 for r in reference)
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_photos_of_any_size_keep_every_face_and_add_none(name):
+    det = still_detector()
+    image = cv2.imread(str(media(name)))
+    reference = det.detect_still(image).astype(np.float64)
+    assert len(reference) == PHOTOS[name]
+    smallest = int(np.ceil(20 * image.shape[1] / reference[:, 2].min()))  # the smallest face 20 px wide
+    for width in (4000, 2560, 1280, 640, 320, smallest):
+        found = det.detect_still(resized(image, width)) * (image.shape[1] / width)  # in the photo's pixels
+        assert same_faces(found, reference), (name, width, found.round().tolist())
+
+
+def face_scene(width: int, face_share: float, faces: int = 3) -> tuple[np.ndarray, float]:
+    """A plain 4:3 photo with `faces` copies of the real face in single_face.jpg, each face box
+    `face_share` of the photo's width; returns it and the face boxes' width in pixels."""
+    photo = cv2.imread(str(media("single_face.jpg")))
+    x, y, w, h = create_detector("haar").detect(photo)[0]
+    side = int(w * 1.6)  # the face with some head and background around it, as in a photo
+    cx, cy = x + w // 2, y + h // 2
+    crop = photo[max(0, cy - side // 2):cy + side // 2, max(0, cx - side // 2):cx + side // 2]
+    face_px = face_share * width
+    patch = resized(crop, max(2, round(face_px * crop.shape[1] / w)))
+    height = width * 3 // 4
+    scene = np.full((height, width, 3), (90, 110, 120), np.uint8)
+    for i in range(faces):
+        px, py = int((i + 0.5) * width / faces - patch.shape[1] / 2), (height - patch.shape[0]) // 2
+        scene[py:py + patch.shape[0], px:px + patch.shape[1]] = patch[:height - py, :width - px]
+    return scene, face_px
+
+
+@pytest.mark.parametrize("width", [160, 320, 640, 1280, 2560, 4000])
+def test_faces_a_twentieth_of_the_photo_wide_are_found_at_any_photo_size(width):
+    scene, _ = face_scene(width, 0.05)
+    assert len(still_detector().detect_still(scene)) == 3
+
+
+def test_a_small_photo_is_enlarged_for_the_detector():
+    scene, face_px = face_scene(100, 0.1)  # 10-px faces: too small for the network until enlarged
+    det = still_detector()
+    assert face_px == 10 and len(det.detect(scene)) == 0 and len(det.detect_still(scene)) == 3
+
+
+def test_a_large_photo_of_one_person_gets_its_face_everywhere_a_photo_goes(tmp_path):
+    import fer
+    from fer.api.settings import live_settings
+    from fer.inference.build import build_pipeline
+
+    scene, _ = face_scene(2560, 0.05, faces=1)  # a face 5% of a 2560-px photo: 8 px at the live 160 px
+    recognizer = fer.Recognizer()
+    assert len(recognizer.detector.detect(scene)) == 0  # the live setting misses it...
+    assert len(recognizer.predict(scene)) == 1  # ...the still path finds it
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "big.jpg"), scene)
+    with open_source(str(folder)) as src:
+        summary = run_headless(build_pipeline(live_settings()), src, tmp_path / "out")
+    assert summary.frames == 1 and summary.frames_with_faces == 1

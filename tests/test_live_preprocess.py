@@ -1,7 +1,7 @@
 """Live inference uses the training preprocessing itself: one function, not a copy."""
 
 import numpy as np
-import torch
+import pytest
 from live_helpers import FixedDetector, pipeline, synthetic_frame
 
 import fer.inference.classifier as live
@@ -21,8 +21,9 @@ def test_pipeline_feeds_the_model_what_training_would(tmp_path, monkeypatch):
     monkeypatch.setattr(pipe.classifier, "predict_batch", lambda b: seen.append(b) or original(b))
     result = pipe.process(frame, 0)
     x, y, w, h = box
-    expected = preprocess.to_model_input(torch.from_numpy(preprocess.to_gray48(frame[y:y + h, x:x + w])[None]))
-    assert torch.equal(seen[0], expected)
+    expected = preprocess.to_model_input(preprocess.to_gray48(frame[y:y + h, x:x + w])[None])
+    assert isinstance(seen[0], np.ndarray) and seen[0].dtype == np.float32
+    assert np.array_equal(seen[0], expected)
     assert seen[0].shape == (1, 1, 48, 48) and 0 <= seen[0].min() and seen[0].max() <= 1
     # The panel's crop is exactly the model input, as uint8.
     assert np.array_equal(result.faces[0].crop, preprocess.to_gray48(frame[y:y + h, x:x + w]))
@@ -37,7 +38,28 @@ def test_all_faces_in_one_batch(tmp_path, monkeypatch):
     assert sizes == [3]
 
 
+def test_no_faces_is_an_empty_float_batch():
+    batch = preprocess.preprocess_faces([])
+    assert batch.shape == (0, 1, 48, 48) and batch.dtype == np.float32
+
+
+def test_model_input_round_trips_every_pixel_value():
+    images = np.resize(np.arange(256, dtype=np.uint8), (4, 48, 48))
+    assert np.array_equal(preprocess.from_model_input(preprocess.to_model_input(images)), images)
+
+
+def test_numpy_and_torch_inputs_are_bit_identical():
+    torch = pytest.importorskip("torch")
+    images = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    images[0].flat[:256] = np.arange(256)  # every pixel value at least once
+    from_numpy = preprocess.to_model_input(images)
+    from_torch = preprocess.to_model_input(torch.from_numpy(images)).numpy()
+    assert from_numpy.shape == from_torch.shape == (5, 1, 48, 48)
+    assert np.array_equal(from_numpy.view(np.uint32), from_torch.view(np.uint32))
+
+
 def test_a_split_is_batched_in_order_into_the_same_model_input():
+    torch = pytest.importorskip("torch")
     images = torch.randint(0, 256, (10, 48, 48), dtype=torch.uint8)
     batches = list(preprocess.model_input_batches(images, 4))
     assert [len(b) for b in batches] == [4, 4, 2]

@@ -89,3 +89,32 @@ def test_checkpoint_of_a_pretrained_model_loads_without_download(monkeypatch, tm
 def test_unknown_model_argument_lists_the_accepted_ones():
     with pytest.raises(ValueError, match="takes: num_classes, in_chans, dropout"):
         create_model("cnn4", width=3)
+
+
+def test_every_shipped_model_file_has_a_sidecar_entry():
+    import json
+
+    from fer.checkpoints.bundled import WEIGHTS_DIR, shipped_files
+    from fer.inference.detectors.centerface import WEIGHTS as DETECTOR_WEIGHTS
+
+    files = shipped_files()
+    on_disk = {p for p in WEIGHTS_DIR.iterdir() if p.suffix in (".pt", ".onnx") and p != DETECTOR_WEIGHTS}
+    assert set(files) == on_disk  # every classifier file is described, and every description has its file
+    for path, entry in files.items():
+        family = json.loads((WEIGHTS_DIR / f"{path.name.split('.')[0].removesuffix('-int8')}.json").read_text())
+        assert family["class_names"] and family["files"][path.name] == entry
+        assert 0.6 < entry["test_accuracy"] < 1 and "PublicTest" in entry["test_split"]
+        assert path.name in entry["command"] and entry["size_bytes"] == path.stat().st_size
+
+
+def test_the_default_is_the_most_accurate_shipped_model_and_the_fastcnn32_one_path_away():
+    from fer.checkpoints.bundled import BUNDLED_INT8, BUNDLED_MODEL, BUNDLED_ONNX, WEIGHTS_DIR, shipped_files
+    from fer.inference.classifier import EmotionClassifier
+
+    files = shipped_files()
+    fp32 = {p: e["test_accuracy"] for p, e in files.items() if e["precision"] == "fp32"}
+    assert max(fp32, key=fp32.get) == BUNDLED_ONNX
+    assert {BUNDLED_MODEL, BUNDLED_INT8} < set(files) and BUNDLED_ONNX.name == "fer2013-fastcnn48.onnx"
+    assert EmotionClassifier.from_path(None).backend.path == str(BUNDLED_ONNX)
+    smaller = EmotionClassifier.from_path(WEIGHTS_DIR / "fer2013-fastcnn32.onnx")
+    assert smaller.meta["model_kwargs"]["width"] == 32 and smaller.meta["exported_from"] == "fer2013-fastcnn32.pt"

@@ -156,16 +156,27 @@ def test_export_script_bundle_format(ckpt, tmp_path):
 
 
 def test_export_into_a_read_only_folder(ckpt, tmp_path, monkeypatch, capsys):
-    import importlib.util
+    from fer.cli.export import main
 
-    spec = importlib.util.spec_from_file_location("export_script", ROOT / "scripts" / "export.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
     # A read-only folder, even when the tests run as root (who may write anywhere).
     monkeypatch.setattr(os, "access", lambda *a, **k: False)
-    assert script.main([str(ckpt), "--out", str(tmp_path / "m.onnx"), "--no-check"]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        main([str(ckpt), "--out", str(tmp_path / "m.onnx"), "--no-check"])
+    assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "cannot write into" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("calib", ["abc", "-5", "0"])
+def test_export_bad_calib_is_one_line_before_any_work(ckpt, tmp_path, capsys, calib):
+    from fer.cli.export import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([str(ckpt), "--out", str(tmp_path / "m.onnx"), "--int8", "--calib", calib])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: argument --calib: {calib!r} must be a whole number >= 1")
     assert not (tmp_path / "m.onnx").exists()
 
 

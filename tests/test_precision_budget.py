@@ -11,6 +11,7 @@ import time
 
 import pytest
 import torch
+import yaml
 
 from fer.errors import ConfigError
 from fer.training import precision
@@ -129,8 +130,13 @@ def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_pa
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history) >= 1 and plan["steps_run"] > 0 and plan["planned_steps"] > 0
     assert plan["measured"][0]["epoch_overhead_s"] > 0
-    assert plan["augment"]["degrees"] == 5 and cfg.data.augment.degrees == 5 and cfg.data.augment.hflip == 0.5
-    assert "min_epochs" not in plan["model_kwargs"] and "min_epochs" not in cfg.model.kwargs  # planner's, not the model's
+    assert plan["augment"]["degrees"] == 5 and plan["augment"]["hflip"] == 0.5  # the rung's over the recipe's
+    assert "min_epochs" not in plan["model_kwargs"]  # the planner's, not the model's
+    # The run's stored settings carry the plan; the caller's config is left as it was given.
+    hparams = yaml.safe_load((tmp_path / "csv" / "hparams.yaml").read_text())
+    assert hparams["data/augment/degrees"] == 5 and hparams["model/kwargs/width"] == 8
+    assert hparams["trainer/max_epochs"] == plan["epochs"] and "model/kwargs/min_epochs" not in hparams
+    assert cfg.data.augment.degrees == 15 and cfg.trainer.precision == "32-true"
     final_lr = cfg.optim.lr / 25 / 1e4  # OneCycleLR: max_lr / div_factor / final_div_factor
     assert plan["schedule_complete"] and history[-1]["lr"] < 1e-3 * cfg.optim.lr
     assert plan["last_step_lr"] < 1e-3 * cfg.optim.lr or plan["last_step_lr"] == pytest.approx(final_lr, rel=1e-3)

@@ -14,10 +14,10 @@ from live_helpers import (
     CLASSES,
     MEDIA,
     FixedDetector,
-    lightning_style_checkpoint,
     media,
     needs_media,
     synthetic_frame,
+    tiny_model,
     write_video,
 )
 from PIL import Image
@@ -31,7 +31,7 @@ BOXES = [[40, 60, 80, 80], [190, 70, 70, 70]]
 
 @pytest.fixture(scope="module")
 def tiny_ckpt(tmp_path_factory) -> Path:
-    return lightning_style_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.ckpt")
+    return tiny_model(tmp_path_factory.mktemp("ckpt"))
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ from live_helpers import (
     write_video,
 )
 
-from fer.errors import OutputError
+from fer.api.settings import live_settings
+from fer.errors import FERError, OutputError
 from fer.inference.sources import open_source
 from fer.live.headless import run_headless
 from fer.live.run import run
@@ -82,7 +83,8 @@ def test_checkpoint_is_an_input_too(tmp_path):
     before = ckpt.read_bytes()
     cfg = {"ckpt": str(ckpt), "headless": True, "threads": 1, "source": str(video), "output": str(video),
            "jsonl": str(ckpt)}
-    assert run(cfg) == 2
+    with pytest.raises(OutputError, match="would destroy it"):
+        run(live_settings(cfg))
     assert ckpt.read_bytes() == before
 
 
@@ -94,7 +96,9 @@ def test_script_refuses_output_onto_source(tmp_path):
                            f"source={video}", f"output={video}", f"hydra.run.dir={tmp_path / 'h'}"],
                           capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "would destroy it" in proc.stdout + proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("error: ") and "would destroy it" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
     assert video.read_bytes() == before
 
 
@@ -198,7 +202,7 @@ def live_config(tmp_path, **kw):
     cfg = {"ckpt": str(lightning_style_checkpoint(tmp_path / "m.ckpt")), "headless": True, "threads": 1,
            "source": str(write_video(tmp_path / "in.mp4", frames=2)), "output": str(tmp_path / "o.mp4")}
     cfg.update(kw)
-    return cfg
+    return live_settings(cfg)  # every key of conf/webcam.yaml, as Hydra would pass them
 
 
 BAD_VALUES = {
@@ -212,26 +216,25 @@ BAD_VALUES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_VALUES))
-def test_bad_live_values_are_named(tmp_path, caplog, case):
+def test_bad_live_values_are_named(tmp_path, case):
     extra, message = BAD_VALUES[case]
-    with caplog.at_level(logging.ERROR):
-        assert run(live_config(tmp_path, **extra)) == 2
-    assert message in caplog.text
+    with pytest.raises(FERError) as e:
+        run(live_config(tmp_path, **extra))
+    assert message in str(e.value)
     assert not (tmp_path / "o.mp4").exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
-def test_cuda_without_a_gpu_is_named(tmp_path, caplog):
-    with caplog.at_level(logging.ERROR):
-        assert run(live_config(tmp_path, device="cuda")) == 2
-    assert "no CUDA GPU is available" in caplog.text and "device=cpu" in caplog.text
+def test_cuda_without_a_gpu_is_named(tmp_path):
+    with pytest.raises(FERError) as e:
+        run(live_config(tmp_path, device="cuda"))
+    assert "no CUDA GPU is available" in str(e.value) and "device=cpu" in str(e.value)
 
 
-def test_tiny_image_is_one_clear_line(tmp_path, caplog):
+def test_tiny_image_is_one_clear_line(tmp_path):
     cv2.imwrite(str(tmp_path / "tiny.png"), np.zeros((5, 5, 3), np.uint8))
-    with caplog.at_level(logging.ERROR):
-        assert run(live_config(tmp_path, source=str(tmp_path / "tiny.png"), output=str(tmp_path / "t.png"))) == 2
-    assert "only 5x5 pixels" in caplog.text
+    with pytest.raises(FERError, match="only 5x5 pixels"):
+        run(live_config(tmp_path, source=str(tmp_path / "tiny.png"), output=str(tmp_path / "t.png")))
 
 
 def test_tiny_image_in_a_folder_is_skipped_by_name(tmp_path, caplog):
@@ -251,4 +254,4 @@ def test_script_bad_values_exit_2_without_traceback(tmp_path):
                            f"source={video}", "output=o.mp4", "max_frames=abc", f"hydra.run.dir={tmp_path / 'h'}"],
                           capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr
-    assert "max_frames='abc'" in proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: max_frames='abc'"), proc.stderr

@@ -154,16 +154,31 @@ def test_truncated_jpeg_is_skipped_and_named(folder_dataset, tmp_path, caplog):
     ("+optim.lrr=0.1", "optim has no setting lrr; valid optim settings:"),
     ("+loss.smoothing=0.1", "loss has no setting smoothing; valid loss settings:"),
     ("optim.lr=fast", "optim.lr='fast' must be a number"),
+    ("optim.lr=-1", "optim.lr=-1 must be a finite number > 0"),
+    ("optim.lr=0", "optim.lr=0 must be a finite number > 0"),
+    ("optim.lr=nan", "optim.lr=nan must be a finite number > 0"),
+    ("optim.lr=inf", "optim.lr=inf must be a finite number > 0"),
+    ("optim.weight_decay=-0.1", "optim.weight_decay=-0.1 must be a finite number >= 0"),
+    ("optim.momentum=2", r"optim.momentum=2 must be a number in \[0.0, 1.0\]"),
+    ("optim.plateau_patience=-1", "optim.plateau_patience=-1 must be a whole number >= 0"),
+    ("loss.label_smoothing=1.5", r"loss.label_smoothing=1.5 must be a number in \[0.0, 1.0\]"),
+    ("data.batch_size=0", "data.batch_size=0 must be a whole number >= 1"),
+    ("data.train_subset=-5", "data.train_subset=-5 must be a whole number >= 1 or null"),
 ])
 def test_bad_training_values_are_refused_where_they_enter(folder_dataset, tmp_path, override, message):
     with pytest.raises(ConfigError, match=message.replace("+", r"\+")):
         train(make_cfg(folder_dataset, tmp_path, "debug=fast_dev_run", *FAST, override))
 
 
-def test_train_script_bad_value_is_one_line_exit_2(folder_dataset, tmp_path):
-    res = script("train.py", "+model.lrr=0.1", f"data.root={folder_dataset}", f"paths.log_dir={tmp_path}")
+@pytest.mark.parametrize(("override", "message"), [
+    ("+model.lrr=0.1", "valid model settings: channels_last, kwargs, name, pretrained"),
+    ("optim.lr=nan", "optim.lr=nan must be a finite number > 0"),
+])
+def test_train_script_bad_value_is_one_line_exit_2(folder_dataset, tmp_path, override, message):
+    res = script("train.py", override, "trainer.max_epochs=1", f"data.root={folder_dataset}",
+                 f"paths.log_dir={tmp_path}")
     assert res.returncode == 2 and "Traceback" not in output(res)
-    assert "valid model settings: channels_last, kwargs, name, pretrained" in res.stderr
+    assert message in res.stderr
 
 
 @pytest.mark.parametrize("kind", ["empty", "truncated"])
@@ -183,7 +198,7 @@ def test_eval_without_ckpt_uses_the_bundled_model_and_cuda_without_gpu_is_named(
     cv2.imwrite(str(tmp_path / "faces" / "happy" / "a.png"), face_like(3, np.random.default_rng(0)))
     res = script("eval.py", f"data.root={tmp_path / 'faces'}", f"hydra.run.dir={tmp_path / 'out'}")
     assert res.returncode == 0, output(res)[-2000:]
-    assert "fer/weights/fer2013." in json.loads((tmp_path / "out" / "report.json").read_text())["checkpoint"]
+    assert "fer/weights/fer2013-fastcnn48." in json.loads((tmp_path / "out" / "report.json").read_text())["checkpoint"]
     if not torch.cuda.is_available():
         res = script("eval.py", "device=cuda", f"data.root={tmp_path / 'faces'}", f"hydra.run.dir={tmp_path / 'o2'}")
         assert res.returncode == 2 and "Traceback" not in output(res)

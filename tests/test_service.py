@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import re
+import struct
 import threading
 import time
+import zlib
 from pathlib import Path
+from urllib.parse import unquote
 
 import cv2
 import numpy as np
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from live_helpers import (
     CLASSES,
     FixedDetector,
-    lightning_style_checkpoint,
     media,
     needs_media,
     synthetic_frame,
+    tiny_model,
     write_video,
 )
 from starlette.testclient import WebSocketDenialResponse
@@ -43,7 +49,7 @@ class SlowDetector(FixedDetector):
 
 @pytest.fixture(scope="module")
 def tiny_ckpt(tmp_path_factory) -> Path:
-    return lightning_style_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.ckpt")
+    return tiny_model(tmp_path_factory.mktemp("ckpt"))
 
 
 def recognizer(ckpt: Path, detector=None) -> Recognizer:
@@ -114,6 +120,25 @@ def test_analyze_an_uploaded_clip_as_json_and_csv(client, tmp_path):
     assert "clip_analysis.csv" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == 8 and rows[0]["track_id"] == "1" and set(CLASSES) <= set(rows[0])
+    assert body["frames_announced"] == 8 and body["incomplete"] is False
+
+
+def test_a_cut_short_video_is_flagged_in_json_and_csv(client, tmp_path):
+    path = tmp_path / "damaged.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 24, (160, 120))
+    for i in range(18):
+        writer.write(synthetic_frame(120, 160, seed=i))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    third = len(data) // 3
+    data[third:2 * third] = bytes(third)  # the container still announces all 18 frames
+    r = client.post("/v1/analyze", files={"file": ("damaged.avi", bytes(data))})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["incomplete"] is True and body["frames_announced"] == 18 and 0 < body["frame_count"] < 18
+    text = client.post("/v1/analyze?format=csv", files={"file": ("damaged.avi", bytes(data))}).text
+    first, header = text.splitlines()[:2]
+    assert first.startswith("# incomplete: damaged.avi announces 18 frames but only") and header.startswith("frame,")
 
 
 def test_stream_round_trip_keeps_tracks_per_connection(client):
@@ -239,6 +264,15 @@ def test_uploads_are_read_into_the_service_temp_folder_only(client, tmp_path):
     assert list(tmp.iterdir()) == []  # ... and is gone after the request
 
 
+def test_create_app_without_settings_takes_serve_yaml_values():
+    """The service's defaults are written once, in conf/serve.yaml; `create_app()` serves with exactly those."""
+    conf = Path(__file__).resolve().parents[1] / "conf" / "serve.yaml"
+    service = yaml.safe_load(conf.read_text(encoding="utf-8"))["service"]
+    settings = create_app().state.settings
+    as_yaml = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()}
+    assert as_yaml == {**service, "pipeline": {}}
+
+
 @needs_media
 def test_real_photos_and_clip_with_the_bundled_model(tmp_path):
     with TestClient(create_app()) as client:
@@ -252,3 +286,85 @@ def test_real_photos_and_clip_with_the_bundled_model(tmp_path):
         with client.websocket_connect("/v1/stream") as ws:
             ws.send_bytes(media("single_face.jpg").read_bytes())
             assert len(ws.receive_json()["faces"]) == 1
+
+
+def declared_png(width: int, height: int) -> bytes:
+    """A real gray PNG of width x height zero pixels: a few hundred KB that decode to width * height bytes."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    deflate, row = zlib.compressobj(9), bytes(width + 1)
+    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def test_stream_frames_get_the_pixel_limit_before_decoding(client):
+    huge = declared_png(15000, 15000)  # 225 megapixels in about 220 KB, under the 0.25 MB frame limit
+    assert len(huge) < 0.25 * (1 << 20)
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(huge)
+        refused = ws.receive_json()
+        assert refused["type"] == "error" and refused["seq"] == 1 and "megapixels" in refused["error"]
+        ws.send_bytes(jpeg(synthetic_frame()))  # the stream stays usable
+        assert ws.receive_json()["type"] == "result"
+    r = client.post("/v1/predict", files={"file": ("huge.png", huge)})
+    assert r.status_code == 413 and "declares 225 megapixels" in r.json()["error"]
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp"])
+@pytest.mark.parametrize("keep", [20, 26, 30])
+def test_a_damaged_image_header_is_a_400(client, ext, keep):
+    data = cv2.imencode(ext, synthetic_frame())[1].tobytes()[:keep]
+    r = client.post("/v1/predict", files={"file": (f"cut{ext}", data)})
+    assert r.status_code == 400, r.text
+    assert "cut" in r.json()["error"]
+
+
+def test_a_truncated_jpeg_is_a_400_not_half_a_photo(client):
+    whole = jpeg(synthetic_frame())
+    r = client.post("/v1/predict", files={"file": ("half.jpg", whole[: len(whole) // 2])})
+    assert r.status_code == 400 and "truncated" in r.json()["error"]
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(whole[: len(whole) // 2])
+        assert "truncated" in ws.receive_json()["error"]
+    # Bytes after the end of the image (a camera's trailer) are no truncation.
+    assert client.post("/v1/predict", files={"file": ("trailer.jpg", whole + b"TRAILER" * 20)}).status_code == 200
+
+
+@pytest.mark.parametrize("name, ascii_name", [
+    ("клип.mp4", "analysis.csv"),
+    ('a"; filename=evil.sh; x=".mp4', None),  # the client sends the quotes as %22
+    ("semi;colon.mp4", "semi_colon_analysis.csv"),
+])
+def test_csv_download_names_are_safe_headers(client, tmp_path, name, ascii_name):
+    clip = write_video(tmp_path / "clip.mp4", frames=3).read_bytes()
+    r = client.post("/v1/analyze?format=csv", files={"file": (name, clip)})
+    assert r.status_code == 200, r.text
+    params = [p.strip() for p in r.headers["content-disposition"].split(";")]
+    assert params[0] == "attachment" and len(params) == 3  # nothing injected
+    assert re.fullmatch(r'filename="[A-Za-z0-9._-]+_analysis\.csv"|filename="analysis\.csv"', params[1])
+    assert ascii_name is None or params[1] == f'filename="{ascii_name}"'
+    exact = unquote(params[2].removeprefix("filename*=UTF-8''"))
+    assert exact.endswith("_analysis.csv") and (ascii_name is None or exact == Path(name).stem + "_analysis.csv")
+
+
+def test_framework_refusals_are_json_errors_too(client):
+    r = client.post("/v1/predict?crops=maybe", files={"file": ("frame.png", png(synthetic_frame()))})
+    assert r.status_code == 422
+    assert r.json() == {"error": "crops (query): Input should be a valid boolean, unable to interpret input, "
+                                 "got 'maybe'"}
+    assert "'json' or 'csv'" in client.post("/v1/analyze?format=xml").json()["error"]
+    assert client.get("/nowhere").json() == {"error": "Not Found"}
+    assert client.get("/v1/predict").status_code == 405 and "error" in client.get("/v1/predict").json()
+
+
+def test_api_docs_work_offline(client):
+    for path in ("/docs", "/redoc"):
+        page = client.get(path)
+        assert page.status_code == 200
+        sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert sources and all(s.startswith("/docs-static/") for s in sources), sources
+        for s in sources:
+            assert client.get(s).status_code == 200
+    assert "SwaggerUIBundle" in client.get("/docs-static/swagger-ui-bundle.js").text

@@ -19,10 +19,10 @@ import numpy as np
 
 from fer.api.analysis import Analysis, AnalyzedFrame
 from fer.api.faces import Face
-from fer.api.image_input import to_bgr
 from fer.api.settings import live_settings
 from fer.errors import SourceError
 from fer.inference.build import build_pipeline
+from fer.inference.images import to_bgr
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import open_video
 from fer.inference.tracking import FaceTracker
@@ -61,20 +61,22 @@ class Recognizer:
     ckpt: a .ckpt from scripts/train.py or a bundle .pt (None: the bundled model).
     detector: None (the webcam config's), a name ("haar", "centerface") or an object with
       `detect(bgr_frame) -> (N, 4) x, y, w, h boxes`.
-    settings: the live pipeline config (conf/webcam.yaml's keys); None reads conf/webcam.yaml.
+    settings: changes to the live pipeline config, nested like conf/webcam.yaml, whose values (and its
+      detector's file in conf/detector/) fill in every key left out.
     Building it sets torch to one thread, like the live app (see fer.inference.classifier.set_threads).
     Thread-safe: frames are processed one at a time.
     """
 
     def __init__(self, ckpt: str | Path | None = None, detector: Any = None, device: str | None = None,
                  settings: dict[str, Any] | None = None):
-        cfg = dict(live_settings() if settings is None else settings)
+        update = dict(settings or {})
         if ckpt is not None:
-            cfg["ckpt"] = str(ckpt)
+            update["ckpt"] = str(ckpt)
         if device is not None:
-            cfg["device"] = device
-        if isinstance(detector, str) and (cfg.get("detector") or {}).get("name") != detector:
-            cfg["detector"] = {"name": detector}  # another detector than configured: its own defaults
+            update["device"] = device
+        if isinstance(detector, str) and (update.get("detector") or {}).get("name") != detector:
+            update["detector"] = {"name": detector}  # another detector than configured: its own file's values
+        cfg = live_settings(update)
         self.settings = cfg
         self._still = build_pipeline(cfg)
         if detector is not None and not isinstance(detector, str):
@@ -98,9 +100,9 @@ class Recognizer:
 
     @property
     def model_info(self) -> dict[str, str]:
-        """Which network and file classify the faces (for logs and the service's health check)."""
-        loaded = getattr(self._still.classifier, "loaded", None)
-        return {"model": str(getattr(loaded, "model", "")), "path": str(getattr(loaded, "path", ""))}
+        """Which network and file classify the faces, and how (for logs and the service's health check)."""
+        backend = self._still.classifier.backend
+        return {"model": str(backend.model), "path": str(backend.path), "backend": backend.name}
 
     def new_pipeline(self) -> LivePipeline:
         """A pipeline with its own tracker, sharing this recognizer's detector and model."""
@@ -137,5 +139,6 @@ class Recognizer:
                     break
                 faces, _ = stream.process_result(frame.image)
                 analysis.frames.append(AnalyzedFrame(frame.index, frame.index / source.fps, faces))
+            analysis.note_source_end(source)  # frames announced vs read: a damaged video is flagged
         return analysis
 

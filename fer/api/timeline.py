@@ -9,12 +9,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from fer.errors import OutputError
+from fer.errors import require_extra
+from fer.outputs import save_atomically
 
 
 def plot_timeline(analysis: Any, path: Path, min_frames: int = 5, max_panels: int = 8) -> Path:
-    import matplotlib
-
+    matplotlib = require_extra("matplotlib", "the timeline plot", what="matplotlib", extra="plot")
     matplotlib.use("Agg")  # files only; never a window
     import matplotlib.pyplot as plt
 
@@ -47,10 +47,8 @@ def plot_timeline(analysis: Any, path: Path, min_frames: int = 5, max_panels: in
     fig.suptitle(Path(analysis.source).name, y=0.995, fontsize=10, x=0.01, ha="left")
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-    except OSError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
+        # Saved under the final suffix (matplotlib picks the format by it) and renamed into place.
+        save_atomically(path, lambda partial: fig.savefig(partial, dpi=110, format=path.suffix.lstrip(".") or None))
     finally:
         plt.close(fig)
     return path

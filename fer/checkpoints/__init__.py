@@ -1,12 +1,31 @@
 """Checkpoints and bundles: weights-only loading and export (bundle .pt, ONNX), shared by training,
-evaluation and inference."""
+evaluation and inference.
 
-from fer.checkpoints.bundle import PRECISIONS, export_bundle
-from fer.checkpoints.bundled import BUNDLED_INT8, BUNDLED_MODEL, BUNDLED_ONNX, bundled_model_path
-from fer.checkpoints.loading import LoadedModel, load_model, read_weights_only
-from fer.checkpoints.onnx_export import ONNX_PRECISIONS, export_onnx, onnx_bytes, read_onnx_metadata
-from fer.checkpoints.output_file import check_output
+Names are imported on first use: the bundled-model lookup (bundled.py) and the ONNX metadata
+(onnx_metadata.py) need no PyTorch, so the light install can use them; loading a .ckpt/.pt and
+exporting (loading.py, bundle.py, onnx_export.py) import PyTorch.
+"""
 
-__all__ = ["BUNDLED_INT8", "BUNDLED_MODEL", "BUNDLED_ONNX", "ONNX_PRECISIONS", "PRECISIONS", "LoadedModel",
-           "bundled_model_path", "check_output", "export_bundle", "export_onnx", "load_model", "onnx_bytes",
-           "read_onnx_metadata", "read_weights_only"]
+from __future__ import annotations
+
+import importlib
+
+_HOMES = {
+    "PRECISIONS": "bundle", "export_bundle": "bundle",
+    "BUNDLED_INT8": "bundled", "BUNDLED_MODEL": "bundled", "BUNDLED_ONNX": "bundled", "bundled_model_path": "bundled",
+    "LoadedModel": "loading", "load_model": "loading", "read_weights_only": "loading",
+    "ONNX_PRECISIONS": "onnx_export", "check_calibration_count": "onnx_export", "export_onnx": "onnx_export",
+    "onnx_bytes": "onnx_export",
+    "read_onnx_metadata": "onnx_metadata",
+}
+__all__ = [*sorted(_HOMES), "check_output"]
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"fer.checkpoints.{_HOMES[name]}"), name)
+    if name == "check_output":  # where an export may write: fer.outputs, re-exported for scripts/export.py
+        from fer.outputs import check_output
+
+        return check_output
+    raise AttributeError(f"module 'fer.checkpoints' has no attribute {name!r}")

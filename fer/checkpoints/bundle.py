@@ -9,7 +9,8 @@ from typing import Any
 import torch
 
 from fer.checkpoints.loading import BUNDLE_FORMAT, load_model
-from fer.errors import ConfigError
+from fer.errors import ConfigError, OutputError
+from fer.outputs import PendingFile, check_outputs, output_error
 
 PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -40,6 +41,7 @@ def export_bundle(ckpt_path: str | Path, out_path: str | Path, meta: dict[str, A
     if precision not in PRECISIONS:
         raise ConfigError(f"precision={precision!r} is not one of {', '.join(PRECISIONS)}")
     ckpt_path, out_path = Path(ckpt_path), Path(out_path)
+    check_outputs([("out", out_path), ("out", out_path.with_suffix(".json"))], [("checkpoint", ckpt_path)])
     loaded = load_model(ckpt_path)  # validates the checkpoint fully before anything is written
     report = _find_report(ckpt_path)
     if Path(str(report.get("checkpoint", ""))).name != ckpt_path.name:
@@ -64,9 +66,26 @@ def export_bundle(ckpt_path: str | Path, out_path: str | Path, meta: dict[str, A
             state[k] = v.clone()
     bundle = {"format": BUNDLE_FORMAT, "model": loaded.model, "model_kwargs": loaded.model_kwargs,
               "class_names": loaded.class_names, "state_dict": state, "quantized": scales, "meta": info}
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(bundle, out_path)
-    out_path.with_suffix(".json").write_text(json.dumps(
-        {"model": loaded.model, "model_kwargs": loaded.model_kwargs, "class_names": loaded.class_names,
-         "size_bytes": out_path.stat().st_size, **info}, indent=1, default=str) + "\n")
+    # Both files are complete on disk before either replaces an earlier one (a full disk changes neither).
+    weights, sidecar = PendingFile(out_path), PendingFile(out_path.with_suffix(".json"))
+    try:
+        with weights.open("wb") as f:
+            torch.save(bundle, f)
+        size = weights.path.stat().st_size
+        with sidecar.open("w") as f:
+            f.write(json.dumps({"model": loaded.model, "model_kwargs": loaded.model_kwargs,
+                                "class_names": loaded.class_names, "size_bytes": size, **info},
+                               indent=1, default=str) + "\n")
+        weights.seal()
+        sidecar.seal()
+    except OSError as e:
+        weights.discard()
+        sidecar.discard()
+        raise e if isinstance(e, OutputError) else output_error(e, out_path) from None
+    except BaseException:
+        weights.discard()
+        sidecar.discard()
+        raise
+    weights.commit()
+    sidecar.commit()
     return info

@@ -1,19 +1,25 @@
-"""The model that ships inside the package, used whenever no checkpoint is given.
+"""The models that ship inside the package; the default is used whenever no checkpoint is given.
 
-The same network ships twice: `fer2013.onnx` (fp32, run by ONNX Runtime, the default) and the
-weights-only bundle `fer2013.pt` (fp16 weights, for the torch backend and for re-exporting).
+The default is the most accurate shipped network, the distilled fastcnn-48 (69.7% on PublicTest),
+in three files: `fer2013-fastcnn48.onnx` (fp32, run by ONNX Runtime, the default),
+`fer2013-fastcnn48.pt` (fp16 weights, for the torch backend and for re-exporting) and
+`fer2013-fastcnn48-int8.onnx` (static int8). The smaller fastcnn-32 (68.2%) ships the same three
+ways as `fer2013-fastcnn32.*`, one `ckpt=` away. Each family's .json sidecar records what every file
+scores and the command that made it.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from fer.errors import CheckpointError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-BUNDLED_MODEL = WEIGHTS_DIR / "fer2013.pt"
-BUNDLED_ONNX = WEIGHTS_DIR / "fer2013.onnx"
-BUNDLED_INT8 = WEIGHTS_DIR / "fer2013-int8.onnx"
+BUNDLED_MODEL = WEIGHTS_DIR / "fer2013-fastcnn48.pt"
+BUNDLED_ONNX = WEIGHTS_DIR / "fer2013-fastcnn48.onnx"
+BUNDLED_INT8 = WEIGHTS_DIR / "fer2013-fastcnn48-int8.onnx"
 
 
 def bundled_model_path(onnx: bool = False) -> Path:
@@ -23,3 +29,13 @@ def bundled_model_path(onnx: bool = False) -> Path:
         raise CheckpointError(f"no bundled model at {path}; pass ckpt=PATH to a checkpoint from "
                               "scripts/train.py (outputs/<task>/runs/<time>/checkpoints/*.ckpt)")
     return path
+
+
+def shipped_files(weights_dir: Path = WEIGHTS_DIR) -> dict[Path, dict[str, Any]]:
+    """Every shipped classifier file -> its entry in its family's sidecar (`files` of <family>.json):
+    precision, size, PublicTest single-pass accuracy and the command that made it."""
+    out = {}
+    for sidecar in sorted(weights_dir.glob("*.json")):
+        for name, entry in json.loads(sidecar.read_text()).get("files", {}).items():
+            out[weights_dir / name] = entry
+    return out

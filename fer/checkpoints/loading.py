@@ -73,7 +73,7 @@ def read_weights_only(path: str | Path) -> dict[str, Any]:
         # Objects other than tensors and plain values would run code from the file: refused.
         raise CheckpointError(f"{path} holds objects other than weights and plain values ({refused}), "
                               "so it is not loaded: loading them could run code from the file. Load only "
-                              "checkpoints from scripts/train.py or bundles from scripts/export_bundle.py.") from None
+                              "checkpoints from `ferkit train` or bundles from `ferkit export --format bundle`.") from None
     except Exception as e:  # a corrupt file can break the unpickler in any way (IndexError, KeyError, ...)
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): "
                               f"{type(e).__name__}: {str(e)[:200]}") from None
@@ -90,8 +90,8 @@ def _spec(obj: dict[str, Any], path: Path) -> tuple[str, dict[str, Any], list[st
     hp = obj.get("hyper_parameters")
     if not isinstance(hp, dict) or "model" not in hp or "state_dict" not in obj:
         raise CheckpointError(f"{path} is not an FER checkpoint: it has no hyper_parameters.model and "
-                              "state_dict. Use a .ckpt written by scripts/train.py or a bundle from "
-                              "scripts/export_bundle.py.")
+                              "state_dict. Use a .ckpt written by `ferkit train` or a bundle from "
+                              "`ferkit export --format bundle`.")
     state = {k[4:]: v for k, v in obj["state_dict"].items() if k.startswith("net.")}
     names = list(hp.get("class_names") or [])
     return hp["model"], dict(hp.get("model_kwargs") or {}), names, state
@@ -110,7 +110,7 @@ def load_model(path: str | Path) -> LoadedModel:
         raise
     except (KeyError, TypeError, AttributeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path} is malformed ({type(e).__name__}: {str(e)[:200]}); re-export it with "
-                              "scripts/export_bundle.py or use a .ckpt from scripts/train.py") from None
+                              "`ferkit export --format bundle` or use a .ckpt from `ferkit train`") from None
 
 
 def _build(obj: dict[str, Any], path: Path) -> LoadedModel:

@@ -1,13 +1,7 @@
-"""Export a checkpoint's network to ONNX (fp32, or int8 by static quantization) and read such files back.
+"""Export a checkpoint's network to ONNX (fp32, or int8 by static quantization): PyTorch and onnx needed.
 
 The .onnx file is self-describing: its metadata_props hold the class names, the input layout and
-the preprocessing, so ONNX Runtime (or anything else) can use it without this package:
-
-    class_names   JSON list, index order of the output
-    input         "N,1,48,48 float32"  (batch dimension is dynamic)
-    preprocess    how a face crop becomes the input (grayscale, 48x48, INTER_AREA, /255)
-    output        "logits"  (softmax gives the class probabilities)
-    fer_meta      JSON: model name and kwargs, precision, source checkpoint, accuracy, ...
+the preprocessing (fer.checkpoints.onnx_metadata lists them and reads them back without PyTorch).
 """
 
 from __future__ import annotations
@@ -24,14 +18,13 @@ import numpy as np
 import torch
 
 from fer.checkpoints.loading import LoadedModel
-from fer.checkpoints.output_file import write_atomically
+from fer.checkpoints.onnx_metadata import INPUT_NAME, OUTPUT_NAME, PREPROCESS
 from fer.constants import IMAGE_SIZE
-from fer.errors import CheckpointError, ConfigError
+from fer.errors import ConfigError
+from fer.numbers import whole_number
+from fer.outputs import write_atomically
 
 OPSET = 17
-INPUT_NAME, OUTPUT_NAME = "input", "logits"
-PREPROCESS = ("grayscale (OpenCV BGR2GRAY), resized to 48x48 (INTER_AREA when shrinking, else INTER_LINEAR), "
-              "uint8 / 255 -> float32 in [0, 1], layout N,1,48,48")
 ONNX_PRECISIONS = ("fp32", "int8")
 
 
@@ -76,6 +69,11 @@ class _FaceReader:
         return None if batch is None else {INPUT_NAME: batch}
 
 
+def check_calibration_count(n: object, name: str = "--calib") -> int:
+    """How many faces int8 calibration reads: at least one (a whole number), checked before any work."""
+    return whole_number(n, name, 1)
+
+
 def quantize_int8(model_bytes: bytes, calibration: np.ndarray) -> bytes:
     """Static int8 quantization (QDQ, per-channel weights) calibrated on uint8 faces (N,48,48)."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -113,32 +111,3 @@ def export_onnx(loaded: LoadedModel, out_path: str | Path, meta: dict[str, Any] 
         info["calibration_faces"] = len(calibration)
     write_atomically(Path(out_path), _with_metadata(model_bytes, loaded.class_names, info))
     return info
-
-
-def metadata_from_props(props: dict[str, str], path: str | Path) -> tuple[list[str], dict[str, Any]]:
-    """(class names, fer_meta) from an exported model's metadata_props, or a CheckpointError."""
-    if "class_names" not in props:
-        raise CheckpointError(f"{path} has no class_names in its metadata: export it with "
-                              "`python scripts/export.py CKPT --format onnx --out FILE.onnx`")
-    try:
-        names, meta = json.loads(props["class_names"]), json.loads(props.get("fer_meta", "{}"))
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path} has malformed metadata ({e}); re-export it") from None
-    if not isinstance(names, list) or not names or not isinstance(meta, dict):
-        raise CheckpointError(f"{path} has malformed metadata (class_names must be a non-empty list); re-export it")
-    return [str(n) for n in names], meta
-
-
-def read_onnx_metadata(path: str | Path) -> tuple[list[str], dict[str, Any]]:
-    """(class names, fer_meta) of an exported .onnx file, read with the onnx package."""
-    import onnx
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"model not found: {path}")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as e:  # protobuf raises its own DecodeError, among others, for a corrupt file
-        raise CheckpointError(f"{path} is not a readable ONNX model (corrupt or truncated?): "
-                              f"{type(e).__name__}") from None
-    return metadata_from_props({p.key: p.value for p in model.metadata_props}, path)

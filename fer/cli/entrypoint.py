@@ -1,22 +1,37 @@
-"""What the Hydra entry points in scripts/ share: the command line of a run and the user-error policy."""
+"""What the entry points share: the command line of a run and the user-error policy.
+
+Each command is one module of this package (fer.cli.train, ...), reached as `ferkit <command>` (fer.cli.main)
+or, in a checkout, as `python scripts/<command>.py`; both run the same code on the same configs.
+"""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
+from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 
 from fer.errors import FERError
 
 
-def command_line(script: str) -> str:
-    """The command that reproduces this run: `python scripts/<script> <overrides>`."""
+def launcher(command: str) -> str:
+    """How to start `command` the way this process was started: `python scripts/<command>.py` from a
+    checkout's scripts/, else `ferkit <command>`."""
+    started = Path(sys.argv[0])
+    if started.suffix == ".py" and started.parent.name == "scripts":
+        return f"python scripts/{command}.py"
+    return f"ferkit {command}"
+
+
+def command_line(command: str) -> str:
+    """The command that reproduces this run: the launcher (see `launcher`) and the Hydra overrides."""
     try:
         overrides = HydraConfig.get().overrides.task
     except ValueError:  # composed without @hydra.main (tests)
         overrides = []
-    return " ".join(["python", f"scripts/{script}", *overrides])
+    return " ".join([launcher(command), *overrides])
 
 
 def single_run_in_default_folder() -> bool:
@@ -46,3 +61,12 @@ def exit_on_user_error(fn):
             sys.exit(2)
 
     return wrapper
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse for a command's flags, with the user-error policy: a bad or missing argument prints
+    `error: <what>; see <prog> --help` on one line and exits 2 (argparse would print its whole usage)."""
+
+    def error(self, message: str):
+        print(f"error: {message}; see {self.prog} --help", file=sys.stderr)
+        sys.exit(2)

@@ -1,4 +1,4 @@
-"""LightningDataModule over decoded, in-memory FER-2013 tensors."""
+"""LightningDataModule over decoded, in-memory face tensors: FER-2013 or any dataset of fer.data.datasets."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from fer.constants import CLASSES, NUM_CLASSES
 from fer.data.augment import AugmentConfig, BatchAugment, build_sample_transform
 from fer.data.class_weights import balanced_class_weights
-from fer.data.load import load_fer2013
+from fer.data.datasets import check_name, known_class_names, load_dataset
 from fer.data.preprocess import to_model_input
 from fer.data.sharding import batch_sampler
 from fer.data.splits import FERSplits, LabeledImages
@@ -23,12 +22,24 @@ log = logging.getLogger(__name__)
 
 class FaceBatches(Dataset):
     """Indexed by a list of indices and returns a whole uint8 batch, so no per-sample collate runs.
-    With `with_index` the batch also carries those indices (offline distillation looks its soft labels up)."""
+    With `with_index` the batch also carries those indices (offline distillation looks its soft labels up).
 
-    def __init__(self, data: LabeledImages, transform=None, with_index: bool = False):
+    `targets` says what a batch's labels are where the faces carry vote distributions (FER+ training):
+    "labels" the hard labels, "probability" a class drawn from each face's distribution anew whenever the
+    face is loaded (once an epoch), "crossentropy" the float (N, classes) distributions themselves."""
+
+    def __init__(self, data: LabeledImages, transform=None, with_index: bool = False, targets: str = "labels"):
         self.data = data
         self.transform = transform
         self.with_index = with_index
+        self.targets = targets if data.targets is not None else "labels"
+
+    def labels(self, idx: torch.Tensor) -> torch.Tensor:
+        if self.targets == "probability":
+            return torch.multinomial(self.data.targets[idx], 1).squeeze(1)
+        if self.targets == "crossentropy":
+            return self.data.targets[idx]
+        return self.data.labels[idx]
 
     def __len__(self) -> int:
         return len(self.data)
@@ -38,7 +49,8 @@ class FaceBatches(Dataset):
         images = self.data.images[idx].unsqueeze(1)  # (N,1,48,48) uint8
         if self.transform is not None:
             images = torch.stack([self.transform(img) for img in images])
-        return (images, self.data.labels[idx], idx) if self.with_index else (images, self.data.labels[idx])
+        labels = self.labels(idx)
+        return (images, labels, idx) if self.with_index else (images, labels)
 
 
 class FERDataModule(L.LightningDataModule):
@@ -53,8 +65,15 @@ class FERDataModule(L.LightningDataModule):
         train_subset: int | None = None,
         eval_subset: int | None = None,
         seed: int = 0,
+        name: str = "fer2013",
+        val_fraction: float = 0.1,
+        label_mode: str = "majority",
     ):
+        """`name` picks the reader (fer.data.datasets.DATASETS); `val_fraction` is the stratified share of
+        train held out as val where a dataset has no val split; `label_mode` is FER+'s (fer.data.ferplus)."""
         super().__init__()
+        self.dataset = check_name(name)  # not `name`: LightningDataModule has an attribute of its own
+        self.val_fraction, self.label_mode = val_fraction, label_mode
         self.root, self.cache_dir = root, cache_dir
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.train_subset, self.eval_subset, self.seed = train_subset, eval_subset, seed
@@ -70,12 +89,24 @@ class FERDataModule(L.LightningDataModule):
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        return CLASSES
+        """The classes the labels index; a folder tree's are known only once it is read."""
+        if self.splits is not None:
+            return self.splits.class_names
+        known = known_class_names(self.dataset)
+        if known is None:
+            self.setup()
+            return self.splits.class_names
+        return known
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits is not None:
             return
-        splits = load_fer2013(self.root, self.cache_dir)
+        splits = load_dataset(self.dataset, self.root, self.cache_dir, val_fraction=self.val_fraction,
+                              label_mode=self.label_mode, seed=self.seed)
         if self.train_subset or self.eval_subset:
             g = torch.Generator().manual_seed(self.seed)
             for name, limit in (("train", self.train_subset), ("val", self.eval_subset), ("test", self.eval_subset)):
@@ -85,11 +116,12 @@ class FERDataModule(L.LightningDataModule):
         if len(splits.train) == 0:
             raise DataError(f"no training images found in {splits.source}")
         self.splits = splits
-        log.info("FER-2013 from %s\n%s", splits.source, splits.summary())
+        log.info("%s from %s\n%s", "FER-2013" if self.dataset == "fer2013" else self.dataset, splits.source,
+                 splits.summary())
 
     def class_weights(self) -> torch.Tensor:
         self.setup()
-        return balanced_class_weights(self.splits.train.labels, NUM_CLASSES)
+        return balanced_class_weights(self.splits.train.labels, self.num_classes)
 
     def _loader(self, split: str, train: bool) -> DataLoader:
         self.setup()
@@ -102,7 +134,8 @@ class FERDataModule(L.LightningDataModule):
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer is not None else (0, 1)
         batches = batch_sampler(len(data), size, train, rank, world, self.seed)
         return DataLoader(
-            FaceBatches(data, transform, with_index=train and self.train_index),
+            FaceBatches(data, transform, with_index=train and self.train_index,
+                        targets=self.label_mode if train else "labels"),
             sampler=batches,
             batch_size=None,
             num_workers=self.num_workers,

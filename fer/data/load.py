@@ -1,4 +1,7 @@
-"""Find FER-2013 under a path, read it in whichever format it is, and cache the decoded tensors."""
+"""Find FER-2013 under a path, read it in whichever format it is, and cache the decoded tensors.
+
+`load_cached` is the cache every reader shares (fer.data.datasets keys the other datasets into it).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import fcntl
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -20,7 +24,8 @@ from fer.data.folder_reader import (
     split_test_by_prefix,
 )
 from fer.data.splits import EvalData, FERSplits, LabeledImages
-from fer.errors import ConfigError, DataError
+from fer.errors import ConfigError, DataError, OutputError
+from fer.outputs import save_atomically
 
 log = logging.getLogger(__name__)
 
@@ -84,34 +89,52 @@ def load_fer2013(root: str | os.PathLike, cache_dir: str | os.PathLike | None = 
     the cache, the others wait on the lock and then read the finished file.
     """
     kind, path = resolve_source(root)
-    if cache_dir is None:
-        return _decode(kind, path, None)
-    cache_file = Path(cache_dir) / f"fer2013-{kind}-{fingerprint(kind, path)}.pt"
+
+    def read() -> FERSplits:
+        splits = read_source(kind, path)
+        if len(splits.train) == 0 and len(splits.val) == 0:
+            raise DataError(f"FER-2013 at {path} contains no readable images.\n{DATA_HELP}")
+        return splits
+
+    cache_file = None if cache_dir is None else Path(cache_dir) / f"fer2013-{kind}-{fingerprint(kind, path)}.pt"
+    return load_cached(cache_file, read, "FER-2013")
+
+
+def load_cached(cache_file: Path | None, read: Callable[[], FERSplits], what: str) -> FERSplits:
+    """`read()` once, saved to cache_file (None: no cache); later calls load the saved tensors."""
+    if cache_file is None:
+        return _decode(read, None)
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     with open(cache_file.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if cache_file.is_file():
             try:
                 splits = FERSplits(**_unpack(torch.load(cache_file, weights_only=True)))
-                log.info("loaded decoded FER-2013 from cache %s", cache_file)
+                log.info("loaded decoded %s from cache %s", what, cache_file)
                 _report(splits)
                 return splits
             except Exception as err:  # a stale or truncated cache is rebuilt, not fatal
                 log.warning("ignoring unreadable cache %s (%s)", cache_file, err)
-        return _decode(kind, path, cache_file)
+        return _decode(read, cache_file)
 
 
-def _decode(kind: str, path: Path, cache_file: Path | None) -> FERSplits:
-    splits = read_source(kind, path)
-    if len(splits.train) == 0 and len(splits.val) == 0:
-        raise DataError(f"FER-2013 at {path} contains no readable images.\n{DATA_HELP}")
+def _decode(read: Callable[[], FERSplits], cache_file: Path | None) -> FERSplits:
+    splits = read()
     if cache_file is not None:
-        # Written beside and renamed into place, so no reader ever sees half a file.
-        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        torch.save(_pack(splits), tmp)
-        tmp.replace(cache_file)
+        save_cache(splits, cache_file)
     _report(splits)
     return splits
+
+
+def save_cache(splits: FERSplits, cache_file: Path) -> None:
+    """Written beside and renamed into place (fer.outputs), so no reader ever sees half a file. Ctrl-C or
+    a failed write removes the temporary file; a cache that cannot be written (a full disk) only costs
+    the next run its decoding, so it is a warning, not an error."""
+    try:
+        save_atomically(cache_file, lambda tmp: torch.save(_pack(splits), tmp))
+    except (OutputError, RuntimeError) as err:  # torch.save reports a failed write as a RuntimeError
+        log.warning("could not write the data cache %s (%s); the data will be decoded again next time",
+                    cache_file, err)
 
 
 def _report(splits: FERSplits) -> None:
@@ -120,15 +143,21 @@ def _report(splits: FERSplits) -> None:
 
 
 def _pack(s: FERSplits) -> dict:
-    out = {"source": s.source, "skipped": s.skipped, "notes": list(s.notes)}
+    out = {"source": s.source, "skipped": s.skipped, "notes": list(s.notes), "class_names": list(s.class_names),
+           "val_fraction": s.val_fraction}
     for split in ("train", "val", "test"):
         out[f"{split}_images"], out[f"{split}_labels"] = s[split].images, s[split].labels
+        if s[split].targets is not None:
+            out[f"{split}_targets"] = s[split].targets
     return out
 
 
 def _unpack(d: dict) -> dict:
-    parts = {split: LabeledImages(d[f"{split}_images"], d[f"{split}_labels"]) for split in ("train", "val", "test")}
-    return {**parts, "source": d["source"], "skipped": int(d["skipped"]), "notes": list(d["notes"])}
+    parts = {split: LabeledImages(d[f"{split}_images"], d[f"{split}_labels"], d.get(f"{split}_targets"))
+             for split in ("train", "val", "test")}
+    # Caches written before class_names were stored hold FER-2013, whose classes are CLASSES.
+    return {**parts, "source": d["source"], "skipped": int(d["skipped"]), "notes": list(d["notes"]),
+            "class_names": tuple(d.get("class_names", CLASSES)), "val_fraction": float(d.get("val_fraction", 0.0))}
 
 
 def skipped_notes(skipped: list) -> list[str]:

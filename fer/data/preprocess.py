@@ -3,17 +3,26 @@
 A face crop of any size or colour becomes a 48x48 uint8 grayscale image (`to_gray48`), and a
 batch of those becomes the model's float input in [0, 1] (`to_model_input`; `model_input_batches`
 for a whole split, a batch at a time).
+
+Inference runs on numpy alone (the light install has no PyTorch); training hands the same
+functions torch tensors, already on its device. Both take the same steps: uint8 -> float32,
+then one IEEE float32 division by 255, so numpy and torch inputs are bit-identical.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from fer.constants import IMAGE_SIZE
+
+if TYPE_CHECKING:
+    import torch
+
+PIXEL_MAX = 255.0  # uint8 white: model inputs are pixel / PIXEL_MAX
 
 
 def to_gray48(image: np.ndarray) -> np.ndarray:
@@ -34,23 +43,32 @@ def to_gray48(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def to_model_input(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (N,48,48) or (N,1,48,48) -> float32 (N,1,48,48) scaled to [0, 1]."""
+def to_model_input(images: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """uint8 images (N,48,48) or (N,1,48,48) -> float32 (N,1,48,48) scaled to [0, 1].
+
+    A numpy array gives a numpy array (inference); a torch tensor gives a tensor on its device (training).
+    """
     if images.ndim == 3:
-        images = images.unsqueeze(1)
-    return images.float().div_(255.0)
+        images = images[:, None]
+    if isinstance(images, np.ndarray):
+        return images.astype(np.float32) / np.float32(PIXEL_MAX)
+    return images.float().div_(PIXEL_MAX)
+
+
+def from_model_input(batch: np.ndarray) -> np.ndarray:
+    """The inverse of `to_model_input` for a numpy batch: (N,1,48,48) in [0, 1] -> uint8 (N,48,48)."""
+    return np.rint(batch[:, 0] * np.float32(PIXEL_MAX)).astype(np.uint8)
 
 
 def model_input_batches(images: torch.Tensor, batch_size: int, device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
-    """A split's uint8 images, in order, as model inputs of at most `batch_size` on `device`
-    (moved before the float conversion: a quarter of the bytes cross to a GPU)."""
+    """A split's uint8 images (a torch tensor), in order, as model inputs of at most `batch_size` on
+    `device` (moved before the float conversion: a quarter of the bytes cross to a GPU)."""
     for start in range(0, len(images), batch_size):
         yield to_model_input(images[start : start + batch_size].to(device))
 
 
-def preprocess_faces(crops: Sequence[np.ndarray]) -> torch.Tensor:
-    """Face crops as cut from a frame -> one model-ready batch (N,1,48,48) in [0, 1]."""
+def preprocess_faces(crops: Sequence[np.ndarray]) -> np.ndarray:
+    """Face crops as cut from a frame -> one model-ready float32 batch (N,1,48,48) in [0, 1]."""
     if len(crops) == 0:
-        return torch.empty(0, 1, IMAGE_SIZE, IMAGE_SIZE)
-    gray = np.stack([to_gray48(c) for c in crops])
-    return to_model_input(torch.from_numpy(gray))
+        return np.empty((0, 1, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
+    return to_model_input(np.stack([to_gray48(c) for c in crops]))

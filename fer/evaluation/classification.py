@@ -29,11 +29,21 @@ def classification_table(probs: torch.Tensor, targets: torch.Tensor, class_names
         name: {**{k: round(float(v[i]), 4) for k, v in per_class.items()}, "support": int(support[i])}
         for i, name in enumerate(class_names)
     }
+    # Macro averages run over the classes present in the labels, all three over the same set: a class
+    # with no faces has no recall to average, and counting it as 0 would understate every macro score.
+    present = support > 0
+    if not present.any():
+        present = torch.ones_like(present)
+
+    def macro(values: torch.Tensor) -> float:
+        return round(float(values[present].mean()), 4)
+
     return {
         "accuracy": round(float(multiclass_accuracy(preds, targets, n, average="micro")), 4),
-        "macro_f1": round(float(multiclass_f1_score(preds, targets, n, average="macro", zero_division=0)), 4),
-        "macro_precision": round(float(per_class["precision"].mean()), 4),
-        "macro_recall": round(float(per_class["recall"].mean()), 4),
+        "macro_f1": macro(per_class["f1"]),
+        "macro_precision": macro(per_class["precision"]),
+        "macro_recall": macro(per_class["recall"]),
+        "absent_classes": [name for i, name in enumerate(class_names) if support[i] == 0],
         "weighted_f1": round(float((per_class["f1"] * support).sum() / support.sum().clamp(min=1)), 4),
         "support": int(support.sum()),
         "classes": classes,
@@ -43,10 +53,16 @@ def classification_table(probs: torch.Tensor, targets: torch.Tensor, class_names
 
 def markdown_table(table: dict[str, Any]) -> str:
     lines = ["| class | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    absent = table.get("absent_classes") or []
     for name, row in table["classes"].items():
-        lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['support']} |")
+        if name in absent:
+            lines.append(f"| {name} | absent | absent | absent | 0 |")
+        else:
+            lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
+                         f"{row['support']} |")
+    over = f" ({len(table['classes']) - len(absent)} classes present)" if absent else ""
     lines.append(
-        f"| **macro avg** | {table['macro_precision']:.3f} | {table['macro_recall']:.3f} | "
+        f"| **macro avg**{over} | {table['macro_precision']:.3f} | {table['macro_recall']:.3f} | "
         f"{table['macro_f1']:.3f} | {table['support']} |"
     )
     lines.append(f"| **accuracy** | | | {table['accuracy']:.3f} | {table['support']} |")

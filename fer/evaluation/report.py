@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ import torch
 
 from fer.evaluation.classification import classification_table, markdown_table
 from fer.evaluation.figures import confusion_figure, curves_figure
+from fer.outputs import save_atomically, write_atomically
+
+log = logging.getLogger(__name__)
 
 
 def write_report(
@@ -27,18 +31,27 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = classification_table(probs, targets, class_names)
+    if table["absent_classes"]:
+        log.warning("%s", absent_note(table))
     report = {**(meta or {}), **table}
-    (out / "report.json").write_text(json.dumps(report, indent=1))
-    (out / "report.md").write_text(render_markdown(report, history))
+    write_atomically(out / "report.json", json.dumps(report, indent=1).encode())
+    write_atomically(out / "report.md", render_markdown(report, history).encode())
     figures = {"confusion_matrix": confusion_figure(table["confusion_matrix"], class_names)}
     if history:
         figures["curves"] = curves_figure(history)
     for name, fig in figures.items():
-        fig.savefig(out / f"{name}.png", dpi=110)
+        save_atomically(out / f"{name}.png", lambda partial, fig=fig: fig.savefig(partial, dpi=110))
         if tb_writer is not None:
             tb_writer.add_figure(f"report/{name}", fig)
         plt.close(fig)
     return report
+
+
+def absent_note(table: dict[str, Any]) -> str:
+    absent = table["absent_classes"]
+    present = len(table["classes"]) - len(absent)
+    return (f"no face of {', '.join(absent)} in the labels: macro F1, precision and recall average the "
+            f"{present} classes present")
 
 
 def render_markdown(report: dict[str, Any], history: Sequence[dict[str, Any]] | None) -> str:
@@ -49,6 +62,8 @@ def render_markdown(report: dict[str, Any], history: Sequence[dict[str, Any]] | 
             lines.append(f"- **{key}**: `{report[key]}`")
     for note in report.get("data_notes") or []:
         lines.append(f"- **data note**: {note}")
+    if report.get("absent_classes"):
+        lines.append(f"- **absent classes**: {absent_note(report)}")
     lines += [
         f"- **accuracy**: {report['accuracy']:.4f}",
         f"- **macro F1**: {report['macro_f1']:.4f}",

@@ -11,16 +11,16 @@ from fer.inference.tracking import FaceTracker
 
 
 def build_pipeline(cfg: dict[str, Any]) -> LivePipeline:
-    """cfg: the webcam config as plain dicts (see conf/webcam.yaml)."""
-    clf = cfg.get("classifier") or {}
-    threads = int(clf.get("threads") or 1)
-    set_threads(cfg.get("threads"), threads)
-    classifier = EmotionClassifier.from_path(cfg.get("ckpt"), device=cfg.get("device", "cpu"),
-                                             backend=clf.get("backend", "auto"), threads=threads)
-    det = dict(cfg.get("detector") or {"name": "centerface"})  # conf/detector/<name>.yaml: name + its arguments
-    detector = create_detector(det.pop("name", "centerface"), **det)
-    sm = cfg.get("smoothing") or {}
-    tracker = FaceTracker(iou_threshold=sm.get("iou_threshold", 0.3), ema_alpha=sm.get("ema_alpha", 0.5),
-                          persistence=sm.get("persistence", 15), box_alpha=sm.get("box_alpha", 1.0))
-    return LivePipeline(detector, classifier, tracker, detect_every=sm.get("detect_every", 2),
-                        stagger=sm.get("stagger", False))
+    """cfg: the webcam config as plain dicts, every key present (conf/webcam.yaml composed by Hydra, or
+    fer.api.settings.live_settings): the defaults live in those files only, never here."""
+    clf = cfg["classifier"]
+    threads = int(clf["threads"] or 1)
+    set_threads(cfg["threads"], threads)
+    classifier = EmotionClassifier.from_path(cfg["ckpt"], device=cfg["device"], backend=clf["backend"],
+                                             threads=threads)
+    det = dict(cfg["detector"])  # conf/detector/<name>.yaml: name + its arguments
+    detector = create_detector(det.pop("name"), **det)
+    sm = cfg["smoothing"]
+    tracker = FaceTracker(iou_threshold=sm["iou_threshold"], ema_alpha=sm["ema_alpha"],
+                          persistence=sm["persistence"], box_alpha=sm["box_alpha"])
+    return LivePipeline(detector, classifier, tracker, detect_every=sm["detect_every"], stagger=sm["stagger"])

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from fer.checkpoints.bundled import bundled_model_path
 from fer.data.preprocess import preprocess_faces
@@ -21,11 +21,14 @@ def set_threads(threads: int | None = None, torch_threads: int | None = 1) -> tu
     One torch thread by default: a batch of a few 48x48 faces gains little from intra-op
     parallelism, and torch's OpenMP workers spin while they wait for each other, so with two
     threads any other busy process on a 2-core machine turns a 4 ms forward pass into ~200 ms.
-    Returns (OpenCV threads, torch threads).
+    torch is set only when something has already imported it (the torch backend, a checkpoint):
+    the ONNX Runtime path never loads it. Returns (OpenCV threads, torch threads).
     """
     n = threads or os.cpu_count() or 1
     t = torch_threads or n
-    torch.set_num_threads(t)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(t)
     cv2.setNumThreads(n)
     return n, t
 
@@ -44,16 +47,20 @@ class EmotionClassifier:
     @classmethod
     def from_path(cls, path: str | Path | None = None, device: str = "cpu", backend: str | None = "auto",
                   threads: int = 1) -> EmotionClassifier:
-        """A .ckpt, bundle .pt or .onnx file; None loads the bundled model. backend: auto|onnxruntime|torch."""
+        """A .ckpt, bundle .pt or .onnx file; None loads the bundled model. backend: auto|onnxruntime|torch.
+        threads: the classifier's threads (ONNX Runtime's intra-op threads, or torch's)."""
         if not path:
-            path = bundled_model_path(onnx=resolve_backend(backend) == "onnxruntime" and device == "cpu")
-        return cls(open_backend(path, backend, threads, device))
+            path = bundled_model_path(onnx=resolve_backend(backend, device) == "onnxruntime")
+        opened = open_backend(path, backend, threads, device)
+        if opened.name == "torch":  # torch was loaded just now: the classifier's threads are its threads
+            sys.modules["torch"].set_num_threads(max(1, int(threads)))
+        return cls(opened)
 
-    def preprocess(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+    def preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Face crops -> (N,1,48,48) float batch in [0,1]: the training preprocessing, not a copy."""
         return preprocess_faces(crops)
 
-    def predict_batch(self, batch: torch.Tensor) -> np.ndarray:
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """(N,1,48,48) model input -> (N, C) float32 probabilities; all faces in one forward pass."""
         return self.backend.probs(batch)
 

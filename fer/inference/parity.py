@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from fer.data.preprocess import to_model_input
 from fer.inference.backends import ClassifierBackend
 
 
 def batch_probs(backend: ClassifierBackend, faces: np.ndarray, batch: int = 512) -> np.ndarray:
     """uint8 faces (N,48,48) -> (N, C) probabilities, in batches."""
-    x = torch.from_numpy(np.ascontiguousarray(faces)).unsqueeze(1).float().div_(255.0)
+    x = to_model_input(np.ascontiguousarray(faces))
     return np.concatenate([backend.probs(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 

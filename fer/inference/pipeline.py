@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
+from fer.data.preprocess import from_model_input
 from fer.inference.classifier import EmotionClassifier
 from fer.inference.detectors import FaceDetector
 from fer.inference.tracking import FaceTracker, FrameSkipper, Track
@@ -50,6 +50,13 @@ def cut(frame: np.ndarray, box: np.ndarray) -> np.ndarray:
     return frame[y:y + h, x:x + w]
 
 
+def detect_faces(detector: FaceDetector, frame: np.ndarray, still: bool) -> np.ndarray:
+    """A still image goes to the detector's photo setting where it has one (CenterFace sizes its
+    input from the photo); video frames keep the fast live setting."""
+    detect_still = getattr(detector, "detect_still", None) if still else None
+    return detect_still(frame) if detect_still is not None else detector.detect(frame)
+
+
 class LivePipeline:
     """stagger: with detect_every >= 2, classify a detection frame's faces on the frame after it,
     so detection and classification never land on the same frame: a lower worst-case frame time
@@ -63,7 +70,7 @@ class LivePipeline:
         self.tracker = tracker or FaceTracker()
         self.skipper = FrameSkipper(detect_every)
         self.stagger = stagger and detect_every >= 2
-        self._pending: tuple[int, np.ndarray, torch.Tensor, list[np.ndarray]] | None = None
+        self._pending: tuple[int, np.ndarray, np.ndarray, list[np.ndarray]] | None = None
         self._index = 0
 
     @property
@@ -86,11 +93,11 @@ class LivePipeline:
             self._pending = None
         if detected:
             t0 = time.perf_counter()
-            boxes = self.detector.detect(frame)
+            boxes = detect_faces(self.detector, frame, still)
             t1 = time.perf_counter()
             batch = self.classifier.preprocess([cut(frame, b) for b in boxes])
             # The 48x48 crops for the panel come back from the batch itself: exactly what the model saw.
-            crops = list(batch[:, 0].mul(255).round_().to(torch.uint8).numpy()) if len(boxes) else []
+            crops = list(from_model_input(batch)) if len(boxes) else []
             t["detect"], t["preprocess"] = (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
             # Nothing on screen yet: label a new face on the frame it is found rather than the next.
             if self.stagger and not still and self.tracker.tracks:
@@ -103,7 +110,7 @@ class LivePipeline:
         faces = [self._face(tr, index) for tr in tracks]
         return FrameResult(index, faces, self.class_names, detected, t)
 
-    def _classify(self, index: int, boxes: np.ndarray, batch: torch.Tensor, crops: list[np.ndarray],
+    def _classify(self, index: int, boxes: np.ndarray, batch: np.ndarray, crops: list[np.ndarray],
                   t: dict[str, float]) -> None:
         t0 = time.perf_counter()
         probs = self.classifier.predict_batch(batch)

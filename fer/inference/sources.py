@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,10 +21,9 @@ import numpy as np
 
 from fer.constants import IMAGE_SUFFIXES
 from fer.errors import SourceError
+from fer.inference.images import read_image
 
 log = logging.getLogger(__name__)
-
-MIN_IMAGE_SIDE = 8  # smaller images cannot hold a face, and OpenCV's resizing rejects some of them
 
 
 @dataclass
@@ -60,17 +60,29 @@ class CaptureSource(FrameSource):
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0)
         self.fps = fps if 1 <= fps <= 240 else 30.0
         self._first = first
+        # A file's container says how many frames it holds; a damaged file ends sooner (OpenCV just stops).
+        announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "video" else 0
+        self.frames_announced: int | None = announced if announced > 0 else None
+        self.frames_read = 0
+        self.ended = False  # the capture ran out of frames (not stopped early by the reader)
+
+    @property
+    def incomplete(self) -> bool:
+        """True when the video ended before the frames its container announces were read."""
+        return self.ended and self.frames_announced is not None and self.frames_read < self.frames_announced
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
         frame = self._first
         self._first = None
         while frame is not None:
+            self.frames_read = index + 1
             yield Frame(index, frame, f"{self.kind}:{index}")
             index += 1
             ok, frame = self.capture.read()
             if not ok:
                 frame = None
+                self.ended = True
 
     def close(self) -> None:
         self.capture.release()
@@ -140,12 +152,10 @@ class ImageSource(FrameSource):
     def __iter__(self) -> Iterator[Frame]:
         index = 0
         for path in self.paths:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                log.warning("skipping %s: not an image OpenCV can read", path)
-                continue
-            if min(image.shape[:2]) < MIN_IMAGE_SIDE:
-                log.warning("skipping %s: %s", path, too_small(image))
+            try:
+                image = read_image(path)
+            except SourceError as e:
+                log.warning("skipped: %s", e)
                 continue
             yield Frame(index, image, path.name)
             index += 1
@@ -162,17 +172,19 @@ def open_images(path: str | Path) -> ImageSource:
         if not paths:
             raise SourceError(f"no images in {path} (looked for {', '.join(IMAGE_SUFFIXES)})")
         return ImageSource(paths, path.name, folder=path)
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise SourceError(f"cannot read {path} as an image (unsupported or damaged file)")
-    if min(image.shape[:2]) < MIN_IMAGE_SIDE:
-        raise SourceError(f"{path}: {too_small(image)}")
+    read_image(path)  # refused here, with its reason, rather than skipped later
     return ImageSource([path], path.name)
 
 
-def too_small(image: np.ndarray) -> str:
-    h, w = image.shape[:2]
-    return f"the image is only {w}x{h} pixels, too small to hold a face (at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE})"
+def check_readable_kind(path: Path) -> None:
+    """A regular file, a folder or a device node (a camera such as /dev/video0) can be read; a named pipe
+    or a socket would block the run forever on open, deaf to Ctrl-C, so it is refused at once."""
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISCHR(mode):
+        return
+    kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a file"
+    raise SourceError(f"source={path} is {kind}, which cannot be read as a video or image: save the stream to "
+                      "a file first, or pass a camera index (source=0)")
 
 
 def is_camera_spec(spec: Any) -> bool:
@@ -189,6 +201,7 @@ def open_source(spec: Any, fallback: Sequence[int] = (1, 2, 3), width: int | Non
     if not path.exists():
         raise SourceError(f"source not found: {path}. Pass a camera index (source=0), a video file, "
                           "an image file or a folder of images.")
+    check_readable_kind(path)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         return open_images(path)
     return open_video(path, factory)
@@ -243,6 +256,18 @@ class Prefetch(FrameSource):
                     q.get_nowait()
                 except queue.Empty:
                     thread.join(0.01)
+
+    @property
+    def frames_announced(self) -> int | None:
+        return getattr(self.source, "frames_announced", None)
+
+    @property
+    def frames_read(self) -> int:
+        return getattr(self.source, "frames_read", 0)
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(getattr(self.source, "incomplete", False))
 
     def close(self) -> None:
         self.source.close()

@@ -6,48 +6,29 @@ Command-line values arrive as whatever Hydra parsed: `max_frames=abc` is the str
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-import torch
-
-from fer.errors import ConfigError
+from fer.errors import ConfigError, require_extra
+from fer.numbers import fraction, positive_number, whole_number
 
 # The panel needs room for the crop, the class names and bars; the frame for the panel's rows.
 UI_MINIMA = {"panel_width": 200, "min_height": 120, "max_height": 120}
 
 
-def whole_number(value: Any, name: str, minimum: int, allow_none: bool = False) -> int | None:
-    """An int >= minimum (or None where allowed); bools and numeric strings are not ints here."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        extra = " or null" if allow_none else ""
-        raise ConfigError(f"{name}={value!r} must be a whole number >= {minimum}{extra}")
-    return value
-
-
-def fraction(value: Any, name: str, low: float, high: float, low_open: bool = False) -> float:
-    """A number in [low, high] (or (low, high] with low_open)."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok:
-        ok = (low < value if low_open else low <= value) and value <= high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ConfigError(f"{name}={value!r} must be a number in {bracket}{low}, {high}]")
-    return float(value)
+DEVICE = re.compile(r"(cpu|cuda)(:\d+)?")  # the part of torch.device's syntax this package runs on
 
 
 def check_device(device: Any) -> str:
-    """cpu, cuda or cuda:N, and a GPU must be there for cuda."""
+    """cpu, cuda or cuda:N, and a GPU must be there for cuda (PyTorch is imported only for cuda)."""
     text = str(device)
-    try:
-        parsed = torch.device(text)
-    except RuntimeError:
-        raise ConfigError(f"device={text!r} is not a device; use device=cpu or device=cuda") from None
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={text} but no CUDA GPU is available to this PyTorch; use device=cpu")
-    if parsed.type not in ("cpu", "cuda"):
-        raise ConfigError(f"device={text!r} is not supported here; use device=cpu or device=cuda")
+    if not DEVICE.fullmatch(text):
+        raise ConfigError(f"device={text!r} is not a device this package runs on; use device=cpu, "
+                          "device=cuda or device=cuda:N")
+    if text.startswith("cuda"):
+        torch = require_extra("torch", f"device={text}")
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={text} but no CUDA GPU is available to this PyTorch; use device=cpu")
     return text
 
 
@@ -57,6 +38,9 @@ def check_live_config(cfg: dict[str, Any]) -> None:
     whole_number(cfg.get("threads"), "threads", 1, allow_none=True)
     whole_number((cfg.get("classifier") or {}).get("threads", 1), "classifier.threads", 1)
     check_device(cfg.get("device", "cpu"))
+    cam = cfg.get("camera") or {}
+    for key in ("width", "height"):
+        whole_number(cam.get(key), f"camera.{key}", 1, allow_none=True)
     ui = cfg.get("ui") or {}
     for key, least in UI_MINIMA.items():
         if key in ui:
@@ -73,3 +57,22 @@ def check_live_config(cfg: dict[str, Any]) -> None:
             fraction(sm[key], f"smoothing.{key}", 0.0, 1.0, low_open=True)
     if "iou_threshold" in sm:
         fraction(sm["iou_threshold"], "smoothing.iou_threshold", 0.0, 1.0)
+    check_detector_numbers(cfg.get("detector") or {})
+
+
+# The numeric arguments of conf/detector/*.yaml: (check, arguments). A zero input width or a Haar scale
+# factor of 1 would otherwise fail deep inside OpenCV, after the model has loaded.
+DETECTOR_NUMBERS = {
+    "input_width": (whole_number, (32,)), "still_input_width": (whole_number, (32,)),
+    "threshold": (fraction, (0.0, 1.0)), "nms_threshold": (fraction, (0.0, 1.0)),
+    "box_scale": (positive_number, ()), "detect_scale": (positive_number, ()),
+    "min_neighbors": (whole_number, (0,)), "min_size": (whole_number, (1,)),
+}
+
+
+def check_detector_numbers(det: dict[str, Any]) -> None:
+    for key, (check, args) in DETECTOR_NUMBERS.items():
+        if key in det:
+            check(det[key], f"detector.{key}", *args)
+    if "scale_factor" in det and not (positive_number(det["scale_factor"], "detector.scale_factor") > 1):
+        raise ConfigError(f"detector.scale_factor={det['scale_factor']!r} must be a number > 1 (e.g. 1.1)")

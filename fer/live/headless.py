@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,17 @@ from fer.errors import ConfigError, OutputError
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import FrameSource
 from fer.live.frame_loop import run_frames
-from fer.live.output_files import (
+from fer.live.render import DEFAULT_STYLE, RenderStyle
+from fer.outputs import (
+    PendingFile,
+    check_destination,
     check_not_input_folder,
     check_outputs,
-    commit,
-    discard,
     ensure_writable_folder,
-    partial_path,
+    is_sink,
+    output_error,
+    write_atomically,
 )
-from fer.live.render import DEFAULT_STYLE, RenderStyle
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class HeadlessSummary:
     written: list[str] = field(default_factory=list)
     seconds: float = 0.0  # wall time from the first frame's decoding to the output's closing (no start-up)
     frame_ms: list[float] = field(default_factory=list)  # per frame: decode, process, render, hand to writer
+    frames_announced: int | None = None  # what the video's container says it holds (None: camera, images)
+    incomplete: bool = False  # the video ended before the announced frames were read (damaged or cut short)
 
     @property
     def fps(self) -> float:
@@ -92,50 +97,144 @@ def annotated_name(name: str) -> str:
     return f"{path.stem}_{path.suffix.lstrip('.')}_annotated.png" if path.suffix else f"{path.name}_annotated.png"
 
 
+def quiet_opencv_writes() -> int | None:
+    """OpenCV warns once per frame it fails to write (a full disk: hundreds of lines); the sink checks the
+    finished file instead and says it once. Returns the level to restore."""
+    logging_mod = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_mod is None:
+        return None
+    level = logging_mod.getLogLevel()
+    logging_mod.setLogLevel(min(level, logging_mod.LOG_LEVEL_ERROR))
+    return level
+
+
+def restore_opencv_log(level: int | None) -> None:
+    logging_mod = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_mod is not None and level is not None:
+        logging_mod.setLogLevel(level)
+
+
+def mp4_is_whole(path: Path) -> bool:
+    """True when the file's top-level MP4 boxes fill it exactly and include the index (`moov`)."""
+    size, pos, kinds = path.stat().st_size, 0, set()
+    with path.open("rb") as f:
+        while pos < size:
+            f.seek(pos)
+            head = f.read(8)
+            if len(head) < 8:
+                return False
+            length, kind = int.from_bytes(head[:4], "big"), head[4:]
+            if length == 1:  # a 64-bit size follows
+                length = int.from_bytes(f.read(8), "big")
+            elif length == 0:  # the box runs to the end of the file
+                length = size - pos
+            if length < 8:
+                return False
+            kinds.add(kind)
+            pos += length
+    return pos == size and b"moov" in kinds
+
+
 class VideoSink:
-    """Writes under a partial name and encodes on its own thread; `close(keep=True)` renames the file
-    into place, `keep=False` drops it. OpenCV releases the GIL while encoding, so on two cores the
-    encoder (about 3 ms per 640x480 frame with mp4v) overlaps the next frame's detection."""
+    """Writes under a partial name and encodes on its own thread. OpenCV releases the GIL while encoding,
+    so on two cores the encoder (about 3 ms per 640x480 frame with mp4v) overlaps the next frame's detection.
+
+    OpenCV's VideoWriter reports almost no errors (a full disk only logs a warning), so `finish()` reads
+    the closed file back: it must open and hold every frame written, or the run ends with an OutputError
+    and the partial file is removed. Only then does `commit()` rename it into place."""
 
     def __init__(self, path: Path, fps: float, queue_size: int = 4):
         self.path, self.fps, self.writer = path, fps, None
-        self.partial = partial_path(path)
+        self.pending = PendingFile(path)
+        self.partial = self.pending.path
+        self.frames = 0
+        self.error: OutputError | None = None  # set by the encoder thread, raised in the caller's
         self.queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=queue_size)
         self.thread: threading.Thread | None = None
+        self.log_level: int | None = None
 
     def write(self, canvas: np.ndarray, name: str) -> None:
+        if self.error is not None:
+            raise self.error
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[self.path.suffix.lower()])
             h, w = canvas.shape[:2]
             self.writer = cv2.VideoWriter(str(self.partial), fourcc, self.fps, (w, h))
             if not self.writer.isOpened():
+                self.pending.discard()
                 raise OutputError(f"OpenCV cannot encode a {self.path.suffix} video on this system "
                                   f"({self.path}); try output=...avi")
+            self.log_level = quiet_opencv_writes()
             self.thread = threading.Thread(target=self._encode, name="video-writer", daemon=True)
             self.thread.start()
         self.queue.put(canvas)  # blocks when the encoder is behind: memory stays bounded
+        self.frames += 1
 
     def _encode(self) -> None:
         while (canvas := self.queue.get()) is not None:
-            self.writer.write(canvas)
+            if self.error is None:  # after an error, keep draining so the caller never blocks
+                try:
+                    self.writer.write(canvas)
+                except cv2.error as e:
+                    self.error = OutputError(f"OpenCV could not encode a frame of {self.path}: {e.err or e}")
 
-    def close(self, keep: bool = True) -> list[str]:
-        if self.writer is None:
+    def _stop(self) -> None:
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            try:
+                writer.release()
+            except cv2.error as e:
+                self.error = self.error or OutputError(f"OpenCV could not finish {self.path}: {e.err or e}")
+            finally:
+                restore_opencv_log(self.log_level)
+
+    def verify(self, partial: Path) -> None:
+        """The closed file must open and announce every frame written: a truncated file does not.
+        An MP4/MOV without its index (the `moov` box, written last) is known broken without asking FFmpeg,
+        which would print its own complaint."""
+        readable, count = False, 0
+        if partial.stat().st_size > 0 and (partial.suffix.lower() not in (".mp4", ".mov") or mp4_is_whole(partial)):
+            capture = cv2.VideoCapture(str(partial))
+            try:
+                count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+                readable = capture.isOpened() and capture.read()[0]
+            finally:
+                capture.release()
+        if not readable or count != self.frames:
+            found = f"it holds {count} of the {self.frames} frames written" if readable else \
+                f"it cannot be read back after {self.frames} frames were written"
+            raise OutputError(f"the video written to {self.path} is incomplete ({found}; is the disk full?): "
+                              "nothing was replaced. Free some space or write elsewhere")
+
+    def finish(self) -> None:
+        """Close the encoder and check the file; raises OutputError (and removes it) when it is not whole."""
+        opened = self.thread is not None
+        self._stop()
+        if self.error is not None:
+            self.pending.discard()
+            raise self.error
+        if opened:
+            self.pending.seal(self.verify)
+
+    def commit(self) -> list[str]:
+        if self.frames == 0:
             return []
-        self.queue.put(None)
-        self.thread.join()
-        self.writer.release()
-        self.writer = None
-        if not keep:
-            discard(self.partial)
-            return []
-        commit(self.partial, self.path)
+        self.pending.commit()
         return [str(self.path)]
+
+    def abandon(self) -> None:
+        with suppress(OutputError):
+            self._stop()
+        self.pending.discard()
 
 
 class ImageSink:
-    """One annotated PNG per image, each written whole (partial name, then renamed)."""
+    """One annotated image per input, each written whole (partial name, then renamed) as soon as it is made."""
 
     def __init__(self, path: Path):
         self.path, self.written = path, []
@@ -147,17 +246,20 @@ class ImageSink:
         target = self.target(name)
         if str(target) in self.written:  # two inputs mapped to one name: never overwrite this run's output
             raise OutputError(f"{target} was already written by this run (from another input named like {name})")
-        ok, png = cv2.imencode(".png", canvas)
+        ok, encoded = cv2.imencode(target.suffix.lower() if target.suffix else ".png", canvas)
         if not ok:
             raise OutputError(f"could not encode {target}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = partial_path(target)
-        partial.write_bytes(png.tobytes())
-        commit(partial, target)
+        write_atomically(target, encoded.tobytes())
         self.written.append(str(target))
 
-    def close(self, keep: bool = True) -> list[str]:
+    def finish(self) -> None:
+        pass
+
+    def commit(self) -> list[str]:
         return self.written
+
+    def abandon(self) -> None:
+        pass
 
 
 def source_files(source: FrameSource) -> list[Path]:
@@ -171,18 +273,54 @@ def source_files(source: FrameSource) -> list[Path]:
 
 def check_headless_outputs(source: FrameSource, out: Path, jsonl_path: Path, sink: VideoSink | ImageSink,
                            inputs: Sequence[tuple[str, Path]] = ()) -> None:
-    """Before anything is written: no output on an input or another output, and every folder writable."""
+    """Before anything is written: every destination writable as what it must be (a video file, an image
+    folder, a JSONL file or sink), no output on an input or another output, every folder writable."""
     files = source_files(source)
     if isinstance(sink, ImageSink):
         if not out.suffix:
+            if out.exists() and not out.is_dir():
+                raise OutputError(f"output={out} is a file, but annotated images go into a folder: name a folder, "
+                                  f"e.g. output={out}_annotated/")
             check_not_input_folder(out, getattr(source, "folder", None))
         planned = [("output", sink.target(p.name)) for p in files]
+        for _, target in planned:
+            check_destination(target, "output", sink_ok=False)
     else:
+        check_destination(out, "output", VIDEO_CODECS, sink_ok=False)
         planned = [("output", out)]
+    check_destination(jsonl_path, "jsonl")
     planned.append(("jsonl", jsonl_path))
     check_outputs(planned, [*(("source", p) for p in files), *inputs])
-    for folder in dict.fromkeys(p.parent for _, p in planned):
+    for folder in dict.fromkeys(p.parent for _, p in planned if not is_sink(p)):
         ensure_writable_folder(folder)
+
+
+def write_line(lines: Any, record: dict[str, Any], path: Path) -> None:
+    """One JSONL line; a full disk shows here (when the buffer is flushed), long before the run ends."""
+    try:
+        lines.write(json.dumps(record) + "\n")
+    except OSError as e:
+        raise output_error(e, path) from None
+
+
+def finish_outputs(sink: VideoSink | ImageSink, jsonl: PendingFile, lines: Any) -> list[str]:
+    """Close and check every output, then rename them into place: either all are replaced or none is."""
+    sink.finish()
+    jsonl.close_file(lines)
+    jsonl.seal()
+    written = sink.commit()
+    jsonl.commit()
+    return written
+
+
+def note_source_end(summary: HeadlessSummary, source: FrameSource) -> None:
+    """Record how many frames the video announced, and warn when fewer could be read (a damaged file)."""
+    summary.frames_announced = getattr(source, "frames_announced", None)
+    summary.incomplete = bool(getattr(source, "incomplete", False))
+    if summary.incomplete:
+        log.warning("%s announces %d frames but only %d could be read (damaged or cut short): the outputs "
+                    "cover the frames read", getattr(source, "name", "the video"), summary.frames_announced,
+                    getattr(source, "frames_read", summary.frames))
 
 
 def run_headless(pipeline: LivePipeline, source: FrameSource, output: str | Path,
@@ -190,37 +328,39 @@ def run_headless(pipeline: LivePipeline, source: FrameSource, output: str | Path
                  max_frames: int | None = None, inputs: Sequence[tuple[str, Path]] = ()) -> HeadlessSummary:
     """Write the annotated media and the JSONL. `inputs`: other files the run reads (the checkpoint),
     which no output may overwrite. An interrupted run (Ctrl-C, SIGTERM) keeps what it wrote; a failed
-    one leaves any earlier file of the same name untouched."""
+    one (a write error, a full disk, a bug) leaves any earlier file of the same name untouched."""
     out, jsonl_path = output_paths(output, source, jsonl)
     sink = ImageSink(out) if source.kind == "images" else VideoSink(out, source.fps)
     check_headless_outputs(source, out, jsonl_path, sink, inputs)
     summary = HeadlessSummary(output=str(out), jsonl=str(jsonl_path))
-    partial_jsonl = partial_path(jsonl_path)
-    keep = False
+    jsonl_file = PendingFile(jsonl_path)
+    lines = jsonl_file.open("w")
     start = last = time.perf_counter()
     try:
-        with partial_jsonl.open("w") as lines:
-            try:
-                for step in run_frames(pipeline, source, style, max_frames):
-                    sink.write(step.canvas, step.frame.name)
-                    record = frame_record(step.result, step.frame.index, step.frame.name)
-                    lines.write(json.dumps(record) + "\n")
-                    now = time.perf_counter()
-                    summary.frame_ms.append((now - last) * 1e3)
-                    last = now
-                    summary.frames += 1
-                    if record["label"] is not None:
-                        summary.frames_with_faces += 1
-                        summary.labels[record["label"]] = summary.labels.get(record["label"], 0) + 1
-                keep = True
-            except KeyboardInterrupt:
-                keep = True  # Ctrl-C or SIGTERM: what was written so far is a valid result
-                raise
+        try:
+            for step in run_frames(pipeline, source, style, max_frames):
+                sink.write(step.canvas, step.frame.name)
+                record = frame_record(step.result, step.frame.index, step.frame.name)
+                write_line(lines, record, jsonl_path)
+                now = time.perf_counter()
+                summary.frame_ms.append((now - last) * 1e3)
+                last = now
+                summary.frames += 1
+                if record["label"] is not None:
+                    summary.frames_with_faces += 1
+                    summary.labels[record["label"]] = summary.labels.get(record["label"], 0) + 1
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: what was written so far is a valid result, if it is whole on disk.
+            summary.written = finish_outputs(sink, jsonl_file, lines)
+            raise
+        summary.written = finish_outputs(sink, jsonl_file, lines)
+    except BaseException:
+        sink.abandon()  # no-ops for outputs already renamed into place
+        with suppress(OSError):
+            lines.close()
+        jsonl_file.discard()
+        raise
     finally:
-        summary.written = sink.close(keep=keep)
         summary.seconds = time.perf_counter() - start  # the last frames' encoding included
-        if keep:
-            commit(partial_jsonl, jsonl_path)
-        else:
-            discard(partial_jsonl)
+    note_source_end(summary, source)
     return summary

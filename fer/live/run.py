@@ -1,7 +1,8 @@
 """Run the live pipeline from the webcam config, in a window or headless.
 
-Every expected failure (missing or foreign checkpoint, no camera, unreadable media, no display)
-ends with one clear line and exit code 2, never a traceback.
+Every expected failure (missing or foreign checkpoint, no camera, unreadable media, no display) is a
+FERError that `run` lets through: the entry point's `exit_on_user_error` (fer.cli.entrypoint) turns it
+into one line on stderr and exit code 2, as for every other command.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from fer.errors import ConfigError, FERError
+from fer.errors import ConfigError
 from fer.inference.build import build_pipeline
 from fer.inference.sources import Prefetch, open_source
 from fer.live.config_checks import check_live_config
@@ -27,7 +28,7 @@ def render_style(cfg: dict[str, Any]) -> RenderStyle:
 
 
 def run(cfg: dict[str, Any]) -> int:
-    """Run as configured; returns the process exit code."""
+    """Run as configured; returns the process exit code (0, or 128+N after signal N). Raises FERError."""
     from fer.live.headless import run_headless
     from fer.live.window import check_display, run_window
 
@@ -51,8 +52,9 @@ def run(cfg: dict[str, Any]) -> int:
             if headless:
                 s = run_headless(pipeline, source, cfg["output"], cfg.get("jsonl"), style, cfg.get("max_frames"),
                                  inputs=checkpoint)
-                log.info("%d frames (%d with a face) -> %s and %s; labels: %s", s.frames, s.frames_with_faces,
-                         s.output, s.jsonl, s.labels or "none")
+                announced = f" of {s.frames_announced} announced" if s.frames_announced else ""
+                log.info("%d frames%s (%d with a face) -> %s and %s; labels: %s", s.frames, announced,
+                         s.frames_with_faces, s.output, s.jsonl, s.labels or "none")
                 log.info("%.1f fps (%.2f s from the first frame to the closed output), p95 frame time %.1f ms",
                          s.fps, s.seconds, s.p95_ms)
                 if s.frames_with_faces == 0:
@@ -60,9 +62,6 @@ def run(cfg: dict[str, Any]) -> int:
             else:
                 ui = cfg.get("ui") or {}
                 run_window(pipeline, source, style, ui.get("screenshot_dir", "screenshots"), cfg.get("max_frames"))
-    except FERError as e:
-        log.error("%s", e)
-        return 2
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.live.signals): outputs are final
         return exit_code(e)
     return 0

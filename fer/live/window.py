@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -12,11 +13,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.errors import DisplayError
+from fer.errors import DisplayError, OutputError
 from fer.inference.pipeline import LivePipeline
 from fer.inference.sources import FrameSource
 from fer.live.frame_loop import run_frames
 from fer.live.render import DEFAULT_STYLE, RenderStyle
+from fer.outputs import ensure_writable_folder, save_atomically
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +53,18 @@ def check_display() -> None:
                            "headless=true output=annotated.mp4")
 
 
+def write_png(canvas: np.ndarray, path: Path) -> None:
+    # cv2.imwrite reports a failed write by returning False; an OSError makes it an OutputError.
+    if not cv2.imwrite(str(path), canvas):
+        raise OSError(errno.EIO, "the PNG could not be written")
+
+
 def save_screenshot(canvas: np.ndarray, folder: str | Path, index: int) -> Path:
+    """Write the shown frame whole or not at all, like every other output (fer.outputs); OutputError if not."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_writable_folder(folder)
     path = folder / f"fer_{time.strftime('%Y%m%d_%H%M%S')}_{index:06d}.png"
-    cv2.imwrite(str(path), canvas)
+    save_atomically(path, lambda partial: write_png(canvas, partial))
     return path
 
 
@@ -79,7 +88,10 @@ def run_window(pipeline: LivePipeline, source: FrameSource, style: RenderStyle =
                 if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
                     return shown  # window closed with the mouse
                 if action is Action.SCREENSHOT:
-                    log.info("screenshot saved to %s", save_screenshot(step.canvas, screenshot_dir, shown))
+                    try:
+                        log.info("screenshot saved to %s", save_screenshot(step.canvas, screenshot_dir, shown))
+                    except OutputError as e:  # a failed screenshot is reported; the live view goes on
+                        log.error("screenshot not saved: %s", e)
                     if still:
                         continue
                 elif action is Action.PAUSE and not still:

@@ -1,18 +1,24 @@
-"""The reference four-block CNN (about 4.47M parameters at 1x48x48, 7 classes)."""
+"""The reference four-block CNN (about 4.47M parameters at 1x48x48, 7 classes).
+
+`attention` (fer.models.attention: se | cbam) adds a block after each conv block's ReLU, before its pool;
+None builds the reference network exactly.
+"""
 
 from __future__ import annotations
 
 from torch import nn
 
+from fer.models.attention import attention_blocks
 from fer.models.registry import register_model
 
 
-def conv_block(cin: int, cout: int, kernel: int, dropout: float) -> nn.Sequential:
-    # Conv -> BN -> ReLU -> MaxPool 2x2 -> Dropout; 'same' padding keeps the size until the pool.
+def conv_block(cin: int, cout: int, kernel: int, dropout: float, attention: str | None = None) -> nn.Sequential:
+    # Conv -> BN -> ReLU [-> attention] -> MaxPool 2x2 -> Dropout; 'same' padding keeps the size until the pool.
     return nn.Sequential(
         nn.Conv2d(cin, cout, kernel, padding=kernel // 2),
         nn.BatchNorm2d(cout),
         nn.ReLU(inplace=True),
+        *attention_blocks(attention, cout),
         nn.MaxPool2d(2),
         nn.Dropout(dropout),
     )
@@ -23,13 +29,13 @@ def dense_block(fin: int, fout: int, dropout: float) -> nn.Sequential:
 
 
 class CNN4(nn.Module):
-    def __init__(self, num_classes: int = 7, in_chans: int = 1, dropout: float = 0.25):
+    def __init__(self, num_classes: int = 7, in_chans: int = 1, dropout: float = 0.25, attention: str | None = None):
         super().__init__()
         self.features = nn.Sequential(
-            conv_block(in_chans, 64, 3, dropout),  # 48 -> 24
-            conv_block(64, 128, 5, dropout),  # 24 -> 12
-            conv_block(128, 512, 3, dropout),  # 12 -> 6
-            conv_block(512, 512, 3, dropout),  # 6 -> 3
+            conv_block(in_chans, 64, 3, dropout, attention),  # 48 -> 24
+            conv_block(64, 128, 5, dropout, attention),  # 24 -> 12
+            conv_block(128, 512, 3, dropout, attention),  # 12 -> 6
+            conv_block(512, 512, 3, dropout, attention),  # 6 -> 3
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
@@ -43,5 +49,5 @@ class CNN4(nn.Module):
 
 
 @register_model
-def cnn4(num_classes: int = 7, in_chans: int = 1, dropout: float = 0.25) -> nn.Module:
-    return CNN4(num_classes=num_classes, in_chans=in_chans, dropout=dropout)
+def cnn4(num_classes: int = 7, in_chans: int = 1, dropout: float = 0.25, attention: str | None = None) -> nn.Module:
+    return CNN4(num_classes=num_classes, in_chans=in_chans, dropout=dropout, attention=attention)

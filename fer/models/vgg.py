@@ -2,6 +2,7 @@
 
 `fastcnn` is sized for time-to-accuracy on a CPU; `vgg13` (wider, three convs in the deeper stages)
 for accuracy when compute is plentiful. Global average pooling keeps the classifier small.
+`attention` (fer.models.attention: se | cbam) adds a block after each stage's convs; None adds nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from fer.models.attention import attention_blocks
 from fer.models.registry import register_model
 
 
@@ -26,6 +28,7 @@ class VGGStyleNet(nn.Module):
         in_chans: int = 1,
         dropout: float = 0.3,
         stage_dropout: float = 0.0,
+        attention: str | None = None,
     ):
         super().__init__()
         layers: list[nn.Module] = []
@@ -34,6 +37,7 @@ class VGGStyleNet(nn.Module):
             for _ in range(depth):
                 layers += conv_bn_relu(cin, width)
                 cin = width
+            layers += attention_blocks(attention, width)
             if i < len(widths) - 1:  # the last stage is pooled globally instead
                 layers.append(nn.MaxPool2d(2))
                 if stage_dropout > 0:
@@ -47,15 +51,15 @@ class VGGStyleNet(nn.Module):
 
 @register_model
 def fastcnn(num_classes: int = 7, in_chans: int = 1, width: int = 32, dropout: float = 0.3,
-            stage_dropout: float = 0.0) -> nn.Module:
+            stage_dropout: float = 0.0, attention: str | None = None) -> nn.Module:
     """~1.2M params, ~118M MACs at 48x48: two convs per stage, widths w, 2w, 4w, 8w."""
     return VGGStyleNet([width, 2 * width, 4 * width, 8 * width], [2, 2, 2, 2], num_classes, in_chans, dropout,
-                   stage_dropout)
+                   stage_dropout, attention)
 
 
 @register_model
 def vgg13(num_classes: int = 7, in_chans: int = 1, width: int = 64, dropout: float = 0.5,
-          stage_dropout: float = 0.0) -> nn.Module:
+          stage_dropout: float = 0.0, attention: str | None = None) -> nn.Module:
     """A VGG-13-like net at 48x48: widths 64-128-256-512, depths 2-2-3-3."""
     return VGGStyleNet([width, 2 * width, 4 * width, 8 * width], [2, 2, 3, 3], num_classes, in_chans, dropout,
-                   stage_dropout)
+                   stage_dropout, attention)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class RequestError(Exception):
     def __init__(self, status: int, message: str):
@@ -12,3 +15,14 @@ class RequestError(Exception):
 
 def too_large(what: str, limit_bytes: int) -> RequestError:
     return RequestError(413, f"{what} is larger than the limit of {limit_bytes / (1 << 20):g} MB")
+
+
+def validation_message(errors: Sequence[Any]) -> str:
+    """FastAPI's validation errors -> "format (query): Input should be 'json' or 'csv', got 'xml'; ..."."""
+    parts = []
+    for e in errors:
+        loc = [str(p) for p in e.get("loc", ())]
+        where = f"{loc[-1]} ({loc[0]})" if len(loc) > 1 else (loc[0] if loc else "the request")
+        got = f", got {e['input']!r}" if "input" in e and not isinstance(e["input"], (dict, list)) else ""
+        parts.append(f"{where}: {e.get('msg', 'invalid')}{got}")
+    return "; ".join(parts) or "invalid request"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import cv2
 import numpy as np
@@ -18,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from fer.api.analysis import Analysis
 from fer.api.recognizer import Recognizer
 from fer.errors import SourceError
+from fer.inference.images import TooManyPixels, decode_image
 from fer.service.errors import RequestError
 from fer.service.media_types import sniff
 from fer.service.settings import ServiceSettings
@@ -56,28 +59,23 @@ def media_kind(upload: Upload) -> tuple[str, str]:
     return kind
 
 
-def header_pixels(path: Path) -> int | None:
-    """Pixel count from the image header alone (None when PIL cannot tell; OpenCV then decides)."""
-    from PIL import Image, UnidentifiedImageError
-
+def read_upload_image(upload: Upload, max_pixels: int) -> np.ndarray:
+    """The upload -> BGR, its header checked against max_pixels before anything is decoded."""
     try:
-        with Image.open(path) as im:
-            return im.size[0] * im.size[1]
-    except Image.DecompressionBombError:
-        return 1 << 62
-    except UnidentifiedImageError:
-        return None
+        return decode_image(upload.path.read_bytes(), upload.filename or "the upload", max_pixels)
+    except TooManyPixels as e:
+        raise RequestError(413, str(e)) from e
+    except SourceError as e:  # empty, damaged header, truncated, undecodable, too small
+        raise RequestError(400, str(e)) from e
 
 
-def read_upload_image(upload: Upload, fmt: str, max_pixels: int) -> np.ndarray:
-    pixels = header_pixels(upload.path)
-    if pixels is not None and pixels > max_pixels:
-        raise RequestError(413, f"the image has {pixels / 1e6:.0f} megapixels; the limit is {max_pixels / 1e6:g}")
-    image = cv2.imread(str(upload.path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise RequestError(400, f"{upload.filename or 'the upload'} starts like a {fmt} image but cannot be "
-                                f"decoded (damaged or truncated?)")
-    return image
+def attachment(filename: str) -> str:
+    """A Content-Disposition for any file name: an ASCII fallback and the exact name as RFC 5987 UTF-8.
+
+    Quotes, semicolons and backslashes never reach the header unescaped, so a name cannot add parameters.
+    """
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_.") or "analysis.csv"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def analyze_upload(recognizer: Recognizer, upload: Upload, fmt: str, settings: ServiceSettings) -> Analysis:
@@ -142,7 +140,7 @@ async def predict(request: Request, crops: bool = Query(False, description="add 
     recognizer: Recognizer = request.app.state.recognizer
     with request_folder(request) as folder:
         upload, fmt = await receive_media(request, settings.max_image_bytes, folder, "image")
-        image = await run_in_threadpool(read_upload_image, upload, fmt, settings.max_image_pixels)
+        image = await run_in_threadpool(read_upload_image, upload, settings.max_image_pixels)
         faces = await run_in_threadpool(recognizer.predict, image)
     return {"width": image.shape[1], "height": image.shape[0], "classes": recognizer.class_names,
             "faces": [f.to_dict(crop=crops) for f in faces]}
@@ -158,7 +156,7 @@ async def analyze(request: Request, format: Literal["json", "csv"] = "json") -> 
     if format == "csv":
         stem = Path(upload.filename).stem or "video"
         return Response(analysis.to_csv(), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}_analysis.csv"'})
+                        headers={"Content-Disposition": attachment(f"{stem}_analysis.csv")})
     return analysis.to_dict()
 
 
@@ -175,6 +173,7 @@ async def stream(ws: WebSocket) -> None:
     state.open_streams += 1
     try:
         await ws.accept()
-        await StreamSession(ws, state.recognizer.stream(), settings.max_frame_bytes).run()
+        await StreamSession(ws, state.recognizer.stream(), settings.max_frame_bytes,
+                            settings.max_image_pixels).run()
     finally:
         state.open_streams -= 1

@@ -15,14 +15,14 @@ import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from fer.api.image_input import decode_image
 from fer.api.recognizer import Stream
 from fer.errors import SourceError
+from fer.inference.images import decode_image
 
 
 class StreamSession:
-    def __init__(self, ws: WebSocket, stream: Stream, max_frame_bytes: int):
-        self.ws, self.stream, self.max_frame_bytes = ws, stream, max_frame_bytes
+    def __init__(self, ws: WebSocket, stream: Stream, max_frame_bytes: int, max_pixels: int):
+        self.ws, self.stream, self.max_frame_bytes, self.max_pixels = ws, stream, max_frame_bytes, max_pixels
         self.received = 0  # frames received; a frame's `seq` is its 1-based number in this stream
         self.dropped = 0  # since the last reply
         self.dropped_total = 0
@@ -68,18 +68,18 @@ class StreamSession:
             self._waiting = None
             dropped, self.dropped = self.dropped, 0
             try:
-                reply = await run_in_threadpool(self._classify, data)
+                reply = await run_in_threadpool(self._classify, seq, data)
                 reply.update(type="result")
-            except SourceError as e:
-                reply = {"type": "error", "error": f"frame {seq}: {e}"}
+            except SourceError as e:  # undecodable, truncated, too small, or too many pixels declared
+                reply = {"type": "error", "error": str(e)}
             reply.update(seq=seq, dropped=dropped, dropped_total=self.dropped_total,
                          latency_ms=round((time.perf_counter() - arrived) * 1e3, 2))
             if not await self._send(reply):
                 return
 
-    def _classify(self, data: bytes) -> dict[str, Any]:
+    def _classify(self, seq: int, data: bytes) -> dict[str, Any]:
         t0 = time.perf_counter()
-        frame = decode_image(data)
+        frame = decode_image(data, f"frame {seq}", self.max_pixels)  # the header is checked before decoding
         t1 = time.perf_counter()
         faces, result = self.stream.process_result(frame)
         timings = {"decode": (t1 - t0) * 1e3, **result.timings}

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from fer.data.augment import AugmentConfig
 from fer.data.datamodule import FERDataModule
@@ -115,8 +115,30 @@ def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds
     return last, max(1, epochs_that_fit(seconds_left, epoch_s[last], max_epochs))
 
 
-def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | None = None) -> BudgetPlan:
-    """Measure and size the run; writes the chosen model kwargs and epochs into `cfg`."""
+@dataclass
+class Ladder:
+    """`budget.ladder`, widest first: each rung's model kwargs, plus what the planner reads and the model
+    must not see: a rung's own augmentation (a small model that underfits wants less) and its own minimum
+    of epochs (a wide, heavily regularised model is worse than a narrower one when trained briefly)."""
+
+    kwargs: list[dict[str, Any]]
+    augment: list[dict[str, Any] | None]
+    min_epochs: list[int]
+
+
+def read_ladder(cfg: DictConfig) -> Ladder:
+    b = cfg.budget
+    rungs = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.ladder] or \
+        [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
+    augment = [rung.pop("augment", None) for rung in rungs]
+    for extra in filter(None, augment):  # a misspelt key fails now, not after the warm-up
+        AugmentConfig.from_dict(extra, where="budget.ladder augment")
+    least = minimum_epochs(b.min_epochs, float(b.minutes))
+    min_epochs = [max(least, int(rung.pop("min_epochs", None) or 0)) for rung in rungs]
+    return Ladder(rungs, augment, min_epochs)
+
+
+def check_budget_config(cfg: DictConfig) -> None:
     b = cfg.budget
     if b.minutes is None or float(b.minutes) <= 0:
         raise ConfigError("budget.minutes must be a positive number of minutes, e.g. budget.minutes=10")
@@ -125,88 +147,91 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
     if str(cfg.trainer.get("strategy", "auto")).startswith("ddp") or int(cfg.trainer.get("num_nodes", 1)) > 1:
         # Each DDP rank would time its own warm-up and could size a different model or stop at another step.
         raise ConfigError("a time budget plans a single process; run it without trainer=ddp / trainer=ddp_cpu")
+    if int(b.warmup_batches) < 2 or int(b.warmup_val_batches) < 1:
+        raise ConfigError("budget.warmup_batches must be >= 2 and budget.warmup_val_batches >= 1 "
+                          f"(got {b.warmup_batches} and {b.warmup_val_batches})")
+
+
+def estimated_epoch_s(ladder: Ladder, measured: dict[int, Throughput], first: int,
+                      width_exponent: float) -> dict[int, float]:
+    """Epoch seconds per rung: measured where timed, else scaled from the first rung timed by compute,
+    conv cost ~ width^2 raised to `width_exponent` < 1 (narrow convolutions use the cores less well);
+    the per-epoch overhead does not scale with the model."""
+    ref = measured[first]
+    w0 = float(ref.kwargs.get("width", 1))
+    out = {}
+    for i, kw in enumerate(ladder.kwargs):
+        if i in measured:
+            out[i] = measured[i].epoch_s
+        else:
+            ratio = (float(kw.get("width", w0)) / w0) ** (2 * width_exponent)
+            out[i] = (ref.epoch_s - ref.epoch_overhead_s) * ratio + ref.epoch_overhead_s
+    return out
+
+
+def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | None = None) -> BudgetPlan:
+    """Measure and size the run. `cfg` is left as it is: the plan is applied by fer.training.settings."""
+    check_budget_config(cfg)
+    b = cfg.budget
     budget_s = float(b.minutes) * 60.0
     now = time.time()
     # Start-up (imports, data loading, cache) counts when the budget runs from the process start.
     started_at = now - process_age_s() if b.count_from == "process" else (called_at or now)
     datamodule.setup()
-    ladder = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.ladder] or \
-        [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
-    # A rung may carry its own augmentation (a small model that underfits wants less); the rest is the model's.
-    rung_augment = [rung.pop("augment", None) for rung in ladder]
-    # and its own minimum of epochs (a wide, heavily regularised model is worse than a narrower one when short)
-    rung_min_epochs = [rung.pop("min_epochs", None) for rung in ladder]
-    for extra in filter(None, rung_augment):  # a misspelt key fails now, not after the warm-up
-        AugmentConfig.from_dict(extra, where="budget.ladder augment")
+    ladder = read_ladder(cfg)
     batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
     warmup_s = min(float(b.warmup_fraction) * budget_s, float(b.warmup_max_s))  # per size measured
-    if batches < 2 or val_batches < 1:
-        raise ConfigError("budget.warmup_batches must be >= 2 and budget.warmup_val_batches >= 1 "
-                          f"(got {batches} and {val_batches})")
 
-    measured: dict[int, Throughput] = {}
-    first = int(b.measure_index) if 0 <= int(b.measure_index) < len(ladder) else 0
-    measured[first] = measure(cfg, datamodule, ladder[first], batches, val_batches, warmup_s)
-
-    def estimates() -> dict[int, float]:
-        # Unmeasured sizes scale by compute, conv cost ~ width^2 raised to `width_exponent` < 1, because
-        # narrow convolutions use the cores less well than wide ones.
-        ref = measured[first]
-        w0 = float(ref.kwargs.get("width", 1))
-        out = {}
-        for i, kw in enumerate(ladder):
-            if i in measured:
-                out[i] = measured[i].epoch_s
-            else:  # the per-epoch overhead does not scale with the model
-                ratio = (float(kw.get("width", w0)) / w0) ** (2 * float(b.width_exponent))
-                out[i] = (ref.epoch_s - ref.epoch_overhead_s) * ratio + ref.epoch_overhead_s
-        return out
+    def timed(i: int) -> Throughput:
+        return measure(cfg, datamodule, ladder.kwargs[i], batches, val_batches, warmup_s)
 
     def seconds_left(reserve: float) -> float:
         return started_at + budget_s - reserve - time.time()
 
-    reserve = float(b.reserve_s) if b.reserve_s is not None else \
-        measured[first].val_pass_s * float(b.test_factor) + float(b.report_s)
-    min_epochs = [max(minimum_epochs(b.min_epochs, float(b.minutes)), int(m or 0)) for m in rung_min_epochs]
-    idx, _ = choose_size(ladder, estimates(), seconds_left(reserve), min_epochs, int(b.max_epochs))
+    def reserve_after(t: Throughput) -> float:  # the final test and the report
+        return float(b.reserve_s) if b.reserve_s is not None else t.val_pass_s * float(b.test_factor) + float(b.report_s)
+
+    def choose() -> int:
+        estimates = estimated_epoch_s(ladder, measured, first, float(b.width_exponent))
+        return choose_size(ladder.kwargs, estimates, seconds_left(reserve), ladder.min_epochs, int(b.max_epochs))[0]
+
+    first = int(b.measure_index) if 0 <= int(b.measure_index) < len(ladder.kwargs) else 0
+    measured = {first: timed(first)}
+    reserve = reserve_after(measured[first])
+    idx = choose()
     if idx not in measured:
-        measured[idx] = measure(cfg, datamodule, ladder[idx], batches, val_batches, warmup_s)
-        idx, _ = choose_size(ladder, estimates(), seconds_left(reserve), min_epochs, int(b.max_epochs))
+        measured[idx] = timed(idx)
+        idx = choose()
     if idx not in measured:  # the second measurement moved the choice again; settle on the estimate
-        log.info("budget: %s chosen from an estimated epoch time", ladder[idx])
-    if b.reserve_s is None:
-        reserve = measured.get(idx, measured[first]).val_pass_s * float(b.test_factor) + float(b.report_s)
-    epoch_s = estimates()[idx]
-    epochs = epochs_that_fit(seconds_left(reserve), epoch_s, int(b.max_epochs))
+        log.info("budget: %s chosen from an estimated epoch time", ladder.kwargs[idx])
     chosen = measured.get(idx, measured[first])
-    batches = None
-    if epochs < 1:
-        # Not even one full epoch fits (a slow or busy machine): one shorter epoch, its schedule complete.
-        fit_s = seconds_left(reserve) - chosen.val_pass_s - chosen.epoch_overhead_s
-        batches = max(1, math.floor(fit_s / chosen.train_batch_s))
-        epochs, epoch_s = 1, batches * chosen.train_batch_s + chosen.val_pass_s + chosen.epoch_overhead_s
-    max_steps = None
-    if batches is None and epochs < int(b.max_epochs):
-        epochs, max_steps = add_partial_epoch(epochs, epoch_s, seconds_left(reserve), chosen,
-                                              len(datamodule.train_dataloader()))
-    plan = BudgetPlan(budget_s, started_at, ladder[idx], epochs, epoch_s, reserve, train_batches=batches,
+    reserve = reserve_after(chosen)
+    epoch_s = estimated_epoch_s(ladder, measured, first, float(b.width_exponent))[idx]
+    epochs, epoch_s, batches, max_steps = size_schedule(seconds_left(reserve), epoch_s, chosen, int(b.max_epochs),
+                                                        len(datamodule.train_dataloader()))
+    augment = ladder.augment[idx]
+    plan = BudgetPlan(budget_s, started_at, ladder.kwargs[idx], epochs, epoch_s, reserve, train_batches=batches,
                       max_steps=max_steps, val_s=chosen.val_pass_s, epoch_overhead_s=chosen.epoch_overhead_s,
+                      augment={**OmegaConf.to_container(cfg.data.augment, resolve=True), **augment} if augment
+                      else None,
                       measured=[asdict(t) for t in measured.values()])
-    if rung_augment[idx]:
-        plan.augment = {**OmegaConf.to_container(cfg.data.augment, resolve=True), **rung_augment[idx]}
-    with open_dict(cfg):
-        cfg.model.kwargs = ladder[idx]
-        if plan.augment:
-            cfg.data.augment = plan.augment  # the caller hands it to the datamodule (FERDataModule.use_augment)
-        cfg.trainer.max_epochs = epochs
-        cfg.trainer.min_epochs = 0  # lets DeadlineGuard stop inside the first epoch
-        cfg.trainer.num_sanity_val_steps = 0  # measured already; its time is better spent training
-        if batches is not None:
-            cfg.trainer.limit_train_batches = batches
-        if max_steps is not None:
-            cfg.trainer.max_steps = max_steps  # the one-cycle is sized to it (estimated_stepping_batches)
     log.info("budget %.1f min: %.0f s used before training; model %s, %d epoch(s) of ~%.1f s%s, %.0f s kept for "
-             "test and report", float(b.minutes), time.time() - started_at, ladder[idx], epochs, epoch_s,
+             "test and report", float(b.minutes), time.time() - started_at, plan.model_kwargs, epochs, epoch_s,
              f" ({batches} batches only)" if batches else f" (the last one ends at step {max_steps})"
              if max_steps else "", reserve)
     return plan
+
+
+def size_schedule(seconds_left: float, epoch_s: float, t: Throughput, max_epochs: int,
+                  batches_per_epoch: int) -> tuple[int, float, int | None, int | None]:
+    """(epochs, epoch seconds, train batches per epoch or None, max_steps or None) for the time left."""
+    epochs = epochs_that_fit(seconds_left, epoch_s, max_epochs)
+    if epochs < 1:
+        # Not even one full epoch fits (a slow or busy machine): one shorter epoch, its schedule complete.
+        fit_s = seconds_left - t.val_pass_s - t.epoch_overhead_s
+        batches = max(1, math.floor(fit_s / t.train_batch_s))
+        return 1, batches * t.train_batch_s + t.val_pass_s + t.epoch_overhead_s, batches, None
+    if epochs >= max_epochs:
+        return epochs, epoch_s, None, None
+    epochs, max_steps = add_partial_epoch(epochs, epoch_s, seconds_left, t, batches_per_epoch)
+    return epochs, epoch_s, None, max_steps

@@ -13,11 +13,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
+from fer.numbers import fraction, positive_number, whole_number
 from fer.training.module import FERModule
 
 MODEL_KEYS = ("name", "kwargs", "channels_last", "pretrained")
 # FERModule arguments that come from the model group or from the data, not from optim/loss.
-NOT_OPTIM_OR_LOSS = {"model", "model_kwargs", "class_names", "class_weights", "channels_last", "pretrained"}
+NOT_OPTIM_OR_LOSS = {"model", "model_kwargs", "class_names", "class_weights", "channels_last", "pretrained",
+                     "backbone_lr_scale"}  # the last one: the finetune group's
 # Keys of the optim/loss groups that fit.py reads itself instead of passing them to FERModule.
 READ_BY_FIT = {"class_weighting"}
 
@@ -51,9 +53,25 @@ def check_group_keys(group: str, keys: list[str], valid: list[str]) -> None:
                           f"{', '.join(sorted(valid))}")
 
 
-def whole_number(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name}={value!r} must be a whole number >= {minimum}")
+# Ranges of the optim/loss numbers (checked after their types): a negative or NaN learning rate would
+# otherwise train silently into NaN losses, a momentum of 2 diverge, a patience of -1 raise deep in torch.
+POSITIVE = ("lr",)
+NOT_NEGATIVE = ("weight_decay", "min_lr", "mixup", "cutmix")
+FRACTIONS = {"momentum": (0.0, 1.0, False), "plateau_factor": (0.0, 1.0, True), "warmup_pct": (0.0, 1.0, False),
+             "label_smoothing": (0.0, 1.0, False)}
+COUNTS = {"plateau_patience": 0}
+
+
+def check_range(name: str, key: str, value: Any) -> None:
+    if key in POSITIVE:
+        positive_number(value, name)
+    elif key in NOT_NEGATIVE:
+        positive_number(value, name, allow_zero=True)
+    elif key in FRACTIONS:
+        low, high, low_open = FRACTIONS[key]
+        fraction(value, name, low, high, low_open=low_open)
+    elif key in COUNTS:
+        whole_number(value, name, COUNTS[key])
 
 
 def check_train_config(cfg: DictConfig) -> None:
@@ -75,19 +93,22 @@ def check_train_config(cfg: DictConfig) -> None:
         for key, value in values.items():
             if key in defaults:
                 check_value_type(f"{group}.{key}", value, defaults[key])
+                check_range(f"{group}.{key}", key, value)
 
     data = OmegaConf.to_container(cfg.data, resolve=True)
     check_group_keys("data", list(data), [k for k in inspect.signature(FERDataModule.__init__).parameters
                                           if k != "self"])
     for key in ("batch_size", "eval_batch_size"):
         if key in data:
-            whole_number(f"data.{key}", data[key], 1)
-    whole_number("data.num_workers", data.get("num_workers", 0), 0)
+            whole_number(data[key], f"data.{key}", 1)
+    whole_number(data.get("num_workers", 0), "data.num_workers", 0)
+    for key in ("train_subset", "eval_subset"):
+        whole_number(data.get(key), f"data.{key}", 1, allow_none=True)
 
     trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
     for key, least in (("max_epochs", -1), ("min_epochs", 0)):
         value = trainer.get(key)
         if value is not None:
-            whole_number(f"trainer.{key}", value, least)
+            whole_number(value, f"trainer.{key}", least)
     if trainer.get("max_epochs") == 0:
         raise ConfigError("trainer.max_epochs=0 trains nothing; use a whole number >= 1 (or -1: no limit)")

@@ -1,68 +1,38 @@
-"""The training routine behind scripts/train.py: fit, test the best checkpoint, write the report."""
+"""The training routine behind scripts/train.py: settle the run's settings, fit, test the best checkpoint
+and write the report. The pieces are built by fer.training.build; decisions (precision, a time budget's
+plan) are made by their modules and applied by fer.training.settings."""
 
 from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
-from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from fer.checkpoints.loading import LoadedModel, load_model
 from fer.data.datamodule import FERDataModule
-from fer.errors import ConfigError
-from fer.evaluation.evaluate import evaluate_split
-from fer.evaluation.report import write_report
 from fer.training.budget import plan_budget
+from fer.training.build import (
+    build_datamodule,
+    build_module,
+    build_trainer,
+    find,
+    finetune_callbacks,
+    instantiate_group,
+)
 from fer.training.config_checks import check_train_config
 from fer.training.deadline import DeadlineGuard
 from fer.training.distill import Distiller, attach_distiller
 from fer.training.history import MetricHistory
-from fer.training.module import FERModule
-from fer.training.precision import resolve_config
+from fer.training.precision import resolve_training
 from fer.training.resume import check_resume
+from fer.training.settings import with_budget, with_hardware
+from fer.training.test_report import flatten, write_test_report
 from fer.training.warm_start import warm_start
 
 log = logging.getLogger(__name__)
-
-WEIGHTINGS = ("balanced", "none")
-
-
-def instantiate_group(group: DictConfig | None) -> list[Any]:
-    """Build every `_target_` entry of a callbacks/logger group; null entries are switched off."""
-    if not group:
-        return []
-    return [instantiate(c) for c in group.values() if c is not None and "_target_" in c]
-
-
-def module_arguments(cfg: DictConfig) -> dict[str, Any]:
-    """FERModule's flat, plain-valued arguments from the model, optim and loss groups."""
-    model = OmegaConf.to_container(cfg.model, resolve=True)
-    args = {"model": model["name"], "model_kwargs": model.get("kwargs") or {},
-            "channels_last": bool(model.get("channels_last", False)),
-            "pretrained": bool(model.get("pretrained", False))}
-    args.update(OmegaConf.to_container(cfg.optim, resolve=True))
-    args.update(OmegaConf.to_container(cfg.loss, resolve=True))
-    return args
-
-
-def build_module(cfg: DictConfig, datamodule: FERDataModule) -> FERModule:
-    kwargs = module_arguments(cfg)
-    weighting = kwargs.pop("class_weighting", "balanced")
-    if weighting not in WEIGHTINGS:
-        raise ConfigError(f"loss.class_weighting={weighting!r} is not one of {', '.join(WEIGHTINGS)}")
-    weights = datamodule.class_weights().tolist() if weighting == "balanced" else None
-    return FERModule(**kwargs, class_names=list(datamodule.class_names), class_weights=weights)
-
-
-def find(callbacks: list[Any], kind: type) -> Any:
-    return next((c for c in callbacks if isinstance(c, kind)), None)
 
 
 def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
@@ -73,21 +43,21 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     torch.set_float32_matmul_precision("high")
-    out_dir = Path(cfg.paths.output_dir)
-    hardware = resolve_config(cfg)  # `auto` precision and channels_last -> this machine's choice
-    datamodule = FERDataModule(**OmegaConf.to_container(cfg.data, resolve=True))
+    hardware = resolve_training(cfg)  # `auto` precision and channels_last -> this machine's choice
+    cfg = with_hardware(cfg, hardware)
+    datamodule = build_datamodule(cfg)
     plan = plan_budget(cfg, datamodule, called_at) if cfg.get("budget") else None
-    if plan is not None and plan.augment:
-        datamodule.use_augment(plan.augment)
-    if plan is not None and cfg.get("seed") is not None:
-        L.seed_everything(cfg.seed, workers=True)  # the warm-up drew random numbers
+    if plan is not None:
+        cfg = with_budget(cfg, plan, datamodule)
+        if cfg.get("seed") is not None:
+            L.seed_everything(cfg.seed, workers=True)  # the warm-up drew random numbers
     module = build_module(cfg, datamodule)
     if cfg.get("init_from"):
         warm_start(module.net, cfg.init_from, module.hparams.class_names)
     distiller = attach_distiller(module, cfg.get("distill"))
-    callbacks = instantiate_group(cfg.get("callbacks")) + ([DeadlineGuard(plan)] if plan else [])
-    loggers = instantiate_group(cfg.get("logger"))
-    trainer = L.Trainer(**cfg.trainer, callbacks=callbacks, logger=loggers or False, default_root_dir=str(out_dir))
+    callbacks = (instantiate_group(cfg.get("callbacks")) + ([DeadlineGuard(plan)] if plan else [])
+                 + finetune_callbacks(cfg))
+    trainer = build_trainer(cfg, callbacks, instantiate_group(cfg.get("logger")))
     if distiller is not None and distiller.offline:
         # The strategy's root device is the one this process trains on (under DDP, the device listed at its
         # local rank), so the teachers run where the student will.
@@ -133,58 +103,3 @@ def label_training_faces(distiller: Distiller, datamodule: FERDataModule, precis
                           autocast=autocast, device=device)
     log.info("offline distillation: soft labels (%s) for %d training faces in %.0f s", distiller.teacher_tta,
              len(datamodule.splits.train), time.perf_counter() - started)
-
-
-def scored_model(module: FERModule, best_path: str) -> LoadedModel:
-    """The best checkpoint, reloaded weights-only exactly as scripts/eval.py loads it; else the final weights."""
-    if best_path:
-        loaded = load_model(best_path)
-        loaded.net.to(module.device)
-        return loaded
-    h = module.hparams
-    return LoadedModel(module.net, list(h.class_names), h.model, dict(h.model_kwargs), path="(final weights)")
-
-
-def write_test_report(cfg: DictConfig, module: FERModule, datamodule: FERDataModule, best_path: str,
-                      rows: list[dict[str, Any]] | None, train_time: float, metrics: dict[str, float],
-                      trainer: L.Trainer, command: str, run_meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Score the best checkpoint on the test split through the one evaluation path and write the report."""
-    out_dir = Path(cfg.paths.output_dir)
-    datamodule.setup()
-    splits = datamodule.splits
-    probs, targets = evaluate_split([scored_model(module, best_path)], splits.test,
-                                    batch_size=datamodule.eval_batch_size)
-    tb = next((lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
-    report = write_report(
-        out_dir, probs, targets, datamodule.class_names, history=rows,
-        meta={
-            "checkpoint": best_path or "(final weights)",
-            "split": "test",
-            "tta": "none",
-            "data": splits.source,
-            "data_notes": splits.notes,
-            "epochs": len(rows) if rows else trainer.current_epoch,
-            "train_time_s": round(train_time, 1),
-            "device": str(module.device),
-            "command": command,
-            "best_val_acc": metrics.get("best_val/acc"),
-            **(run_meta or {}),
-        },
-        tb_writer=tb,
-    )
-    for lg in trainer.loggers:
-        lg.log_metrics({"hp/test_acc": report["accuracy"], "hp/best_val_acc": metrics.get("best_val/acc", 0.0)})
-    log.info("report written to %s (test accuracy %.4f)", out_dir, report["accuracy"])
-    return report
-
-
-def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested config -> {'a/b': value}, with lists and None as strings TensorBoard accepts."""
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten(v, key + "/"))
-        else:
-            out[key] = v if isinstance(v, int | float | str | bool) else str(v)
-    return out

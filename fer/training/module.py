@@ -2,6 +2,12 @@
 
 Its hyperparameters are plain values only (names, numbers, lists), so
 `FERModule.load_from_checkpoint(path)` rebuilds it without Hydra or the config files.
+
+Targets: a training batch's labels are class indices, or (FER+'s label_mode=crossentropy) a float
+(N, classes) distribution per face; the loss is then the cross-entropy against the whole distribution,
+-sum_k t_k log softmax(logits)_k (with the class weights w_k when balanced), and accuracy counts its most
+voted class. Label smoothing applies to both. Mixup and cutmix mix class indices only, so they are refused
+with distributions (fer.training.build); label_mode=probability draws class indices and keeps them.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from fer.constants import CLASSES
 from fer.errors import ConfigError
 from fer.models import create_model, models_accepting
 from fer.training.distributed import finite_on_all_ranks
+from fer.training.finetune import split_parameters
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,10 @@ class FERModule(L.LightningModule):
         cutmix: float = 0.0,
         channels_last: bool = False,
         pretrained: bool = False,
+        backbone_lr_scale: float = 1.0,
     ):
+        """`backbone_lr_scale` < 1 trains every layer but the classifier at that fraction of `lr`
+        (fine-tuning a transferred network, fer.training.finetune)."""
         super().__init__()
         if optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
@@ -125,7 +135,8 @@ class FERModule(L.LightningModule):
                       self.global_step)
             self.trainer.should_stop = True
             return None
-        self._update_metrics("train", logits, y, loss)
+        # Soft targets (N, classes): accuracy counts each face's most voted class.
+        self._update_metrics("train", logits, y.argmax(1) if y.ndim == 2 else y, loss)
         return loss
 
     def validation_step(self, batch, batch_idx):
@@ -159,7 +170,7 @@ class FERModule(L.LightningModule):
 
     def configure_optimizers(self):
         h = self.hparams
-        params = self.parameters()
+        params = self._parameter_groups()
         if h.optimizer == "adam":
             opt = torch.optim.Adam(params, lr=h.lr, weight_decay=h.weight_decay)
         elif h.optimizer == "adamw":
@@ -176,7 +187,8 @@ class FERModule(L.LightningModule):
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": h.plateau_monitor}}
         total = self.trainer.estimated_stepping_batches
         if h.scheduler == "onecycle":
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=h.lr, total_steps=total, pct_start=h.warmup_pct)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in opt.param_groups],
+                                                        total_steps=total, pct_start=h.warmup_pct)
         else:
             warm = max(1, int(total * h.warmup_pct))
             sched = torch.optim.lr_scheduler.SequentialLR(
@@ -187,3 +199,11 @@ class FERModule(L.LightningModule):
             )
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
+
+    def _parameter_groups(self):
+        """All parameters at `lr`; with backbone_lr_scale != 1, the backbone in a group of its own."""
+        scale = self.hparams.get("backbone_lr_scale", 1.0)
+        if scale == 1.0:
+            return self.parameters()
+        backbone, head = split_parameters(self.net)
+        return [{"params": backbone, "lr": self.hparams.lr * scale}, {"params": head, "lr": self.hparams.lr}]

@@ -124,14 +124,10 @@ def resolve(precision: str | None, channels_last: bool | str | None, accelerator
     return Resolved(precision, bool(channels_last), hw)
 
 
-def resolve_config(cfg) -> Resolved:
-    """Resolve `trainer.precision` and `model.channels_last` of a training config in place."""
-    from omegaconf import open_dict
-
-    r = resolve(cfg.trainer.get("precision"), cfg.model.get("channels_last"), str(cfg.trainer.get("accelerator",
-                                                                                                  AUTO)))
-    with open_dict(cfg):
-        cfg.trainer.precision = r.precision
-        cfg.model.channels_last = r.channels_last
+def resolve_training(cfg) -> Resolved:
+    """The precision and channels_last a training config gets on this machine (fer.training.settings applies
+    them to the config)."""
+    r = resolve(cfg.trainer.get("precision"), cfg.model.get("channels_last"),
+                str(cfg.trainer.get("accelerator", AUTO)))
     log.info("training with precision %s, channels_last %s on %s", r.precision, r.channels_last, r.hardware.reason)
     return r

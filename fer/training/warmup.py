@@ -15,6 +15,7 @@ import lightning as L
 from omegaconf import DictConfig, open_dict
 
 from fer.data.datamodule import FERDataModule
+from fer.training.build import build_module
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,6 @@ def measure(cfg: DictConfig, datamodule: FERDataModule, kwargs: dict[str, Any], 
             val_batches: int, seconds: float = 0.0) -> Throughput:
     """A throw-away fit of at least `batches` training batches and `seconds`, then `val_batches`
     validation batches."""
-    from fer.training.fit import build_module  # fit imports this module (through budget)
-
     trial = cfg.copy()
     with open_dict(trial):
         trial.model.kwargs = kwargs

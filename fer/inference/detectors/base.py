@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from fer.errors import DetectorError
+from fer.inference.conf_files import detector_settings
 
 _DETECTORS: dict[str, Callable[..., FaceDetector]] = {}
 
@@ -41,10 +42,14 @@ def list_detectors() -> list[str]:
 
 
 def create_detector(name: str, **kwargs) -> FaceDetector:
-    """Build a registered detector, e.g. create_detector('haar', detect_scale=0.5)."""
+    """Build a registered detector, e.g. create_detector('haar', detect_scale=0.5).
+
+    Arguments not given come from conf/detector/<name>.yaml, the one place their defaults are written.
+    """
     if name not in _DETECTORS:
         raise DetectorError(f"unknown detector {name!r}; choose one of: {', '.join(list_detectors())}")
-    return _DETECTORS[name](**kwargs)
+    settings = {k: v for k, v in detector_settings(name).items() if k != "name"}
+    return _DETECTORS[name](**{**settings, **kwargs})
 
 
 def no_boxes() -> np.ndarray:

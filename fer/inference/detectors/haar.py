@@ -1,4 +1,4 @@
-"""OpenCV's Haar cascade face detector, with the reference system's parameters by default."""
+"""OpenCV's Haar cascade face detector; conf/detector/haar.yaml holds the reference system's parameters."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ class HaarDetector:
 
     def __init__(
         self,
-        scale_factor: float = 1.1,
-        min_neighbors: int = 4,
-        min_size: int = 30,
-        detect_scale: float = 1.0,
+        *,
+        scale_factor: float,
+        min_neighbors: int,
+        min_size: int,
+        detect_scale: float,
         cascade: str = "haarcascade_frontalface_default.xml",
     ):
         if not 0 < detect_scale <= 1:

@@ -1,0 +1,29 @@
+"""`ferkit webcam` (scripts/webcam.py): live expression recognition from a camera, video, image or folder;
+in a window or headless.
+
+    ferkit webcam                                   # camera 0 with the bundled model
+    ferkit webcam ckpt=PATH source=1
+    ferkit webcam headless=true source=clip.mp4 output=annotated.mp4
+    ferkit webcam detector=haar                     # the reference detector and parameters
+
+Keys in the window: q quits, space pauses, s saves a screenshot (ui.screenshot_dir).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from fer.cli.entrypoint import exit_on_user_error
+
+
+@hydra.main(version_base="1.3", config_path="pkg://fer.conf", config_name="webcam")
+@exit_on_user_error
+def main(cfg: DictConfig) -> None:
+    from fer.live.run import run
+
+    code = run(OmegaConf.to_container(cfg, resolve=True))
+    if code:
+        sys.exit(code)
