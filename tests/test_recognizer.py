@@ -98,6 +98,7 @@ def test_a_detector_name_picks_that_detector(tiny_ckpt):
 
 
 def test_analyze_tracks_faces_and_writes_csv_and_timeline(recognizer, tmp_path):
+    pytest.importorskip("matplotlib", reason="the timeline needs ferkit[plot]")
     video = write_video(tmp_path / "clip.mp4", frames=12)
     analysis = recognizer.analyze(video)
     assert len(analysis.frames) == 12 and analysis.fps == pytest.approx(10)
@@ -147,6 +148,7 @@ def test_real_photos_and_clip_with_the_bundled_model(tmp_path):
 
 
 def test_analyze_script_writes_csv_and_plot(tmp_path):
+    pytest.importorskip("matplotlib", reason="the timeline needs ferkit[plot]")
     real = MEDIA / "single_face.mp4" if MEDIA else None
     video = real if real and real.is_file() else write_video(tmp_path / "clip.mp4", frames=6)
     out = subprocess.run([sys.executable, "scripts/analyze.py", f"source={video}", f"csv={tmp_path}/a.csv",
