@@ -43,8 +43,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import cpu_flags, cpu_name, publish  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from fer.inference.backends import onnxruntime_available  # noqa: E402
-from fer.inference.classifier import EmotionClassifier, set_threads  # noqa: E402
+from fer.inference.classifier import (  # noqa: E402
+    EmotionClassifier,
+    onnxruntime_available,  # noqa: E402
+    set_threads,
+)
 from fer.inference.detectors import create_detector  # noqa: E402
 from fer.inference.pipeline import LivePipeline  # noqa: E402
 from fer.inference.sources import Prefetch, open_source  # noqa: E402

@@ -46,6 +46,14 @@ def test_camera_page_shows_labelled_boxes(app, tmp_path: Path):
                 "#faces li", "els => els.map(e => ({label: e.dataset.label, box: e.dataset.box,"
                              " confidence: Number(e.dataset.confidence)}))")
             state = page.evaluate("document.body.dataset.state")
+            # The panel shows the face the model saw (not a black square): mean red level of the crop canvas.
+            page.wait_for_timeout(300)
+            crop_level = page.evaluate("""(() => {
+                const d = document.getElementById('crop').getContext('2d').getImageData(0, 0, 192, 192).data;
+                let sum = 0;
+                for (let i = 0; i < d.length; i += 4) sum += d[i];
+                return sum / (d.length / 4);
+            })()""")
             fps = page.text_content("#fps")
             shot = tmp_path / "browser_demo.png"
             page.screenshot(path=str(shot))
@@ -62,6 +70,7 @@ def test_camera_page_shows_labelled_boxes(app, tmp_path: Path):
         finally:
             browser.close()
     assert state == "streaming"
+    assert crop_level > 30, f"the model-input panel is dark (mean level {crop_level:.0f})"
     assert faces and all(f["label"] in CLASSES for f in faces)
     assert all(0 < f["confidence"] <= 1 for f in faces)
     x, y, w, h = (int(v) for v in faces[0]["box"].split(","))

@@ -67,6 +67,7 @@ def test_run_writes_report_checkpoints_and_tensorboard(trained_run):
     for name in ("report.md", "report.json", "curves.png", "confusion_matrix.png", "history.json",
                  "class_activation.png"):
         assert (out / name).stat().st_size > 0, name
+    assert "(class_activation.png)" in (out / "report.md").read_text()
     report = json.loads((out / "report.json").read_text())
     assert set(report["classes"]) == {"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"}
     assert all({"precision", "recall", "f1", "support"} <= set(r) for r in report["classes"].values())

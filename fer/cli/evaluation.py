@@ -34,7 +34,7 @@ def checkpoint_paths(ckpt: Any, backend: str) -> list[str]:
 
 def open_models(paths: list[str], backend: str, device: str, threads: int) -> list:
     if backend == "onnxruntime":  # .onnx files directly; checkpoints exported in memory
-        from fer.inference.backends import open_backend
+        from fer.inference.classifier import open_backend
 
         return [open_backend(p, "onnxruntime", threads=threads) for p in paths]
     import torch
@@ -94,7 +94,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     and return it."""
     from fer.evaluation.evaluate import evaluate_split
     from fer.evaluation.report import write_report
-    from fer.inference.backends import resolve_backend
+    from fer.inference.classifier import resolve_backend
 
     device = pick_device(cfg.device)
     threads = cfg.classifier.threads or os.cpu_count() or 1  # null: every core

@@ -35,7 +35,10 @@ def write_report(
         log.warning("%s", absent_note(table))
     report = {**(meta or {}), **table}
     write_atomically(out / "report.json", json.dumps(report, indent=1).encode())
-    write_atomically(out / "report.md", render_markdown(report, history).encode())
+    text = render_markdown(report, history)
+    if (out / "class_activation.png").is_file():  # written first by the training report (torch models only)
+        text += "\n![where the model looks: Grad-CAM of test faces per class](class_activation.png)\n"
+    write_atomically(out / "report.md", text.encode())
     figures = {"confusion_matrix": confusion_figure(table["confusion_matrix"], class_names)}
     if history:
         figures["curves"] = curves_figure(history)

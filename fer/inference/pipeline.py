@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,11 +58,23 @@ def detect_faces(detector: FaceDetector, frame: np.ndarray, still: bool) -> np.n
     return detect_still(frame) if detect_still is not None else detector.detect(frame)
 
 
+_worker: ThreadPoolExecutor | None = None
+
+
+def classify_worker() -> ThreadPoolExecutor:
+    """The one thread staggered classifications run on (shared by every pipeline, created on first use)."""
+    global _worker
+    if _worker is None:
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fer-classify")
+    return _worker
+
+
 class LivePipeline:
-    """stagger: with detect_every >= 2, classify a detection frame's faces on the frame after it,
-    so detection and classification never land on the same frame: a lower worst-case frame time
-    for one frame of label latency. While no face is tracked, and for still images, faces are
-    classified at once."""
+    """stagger: with detect_every >= 2, a detection frame's faces are classified on a worker thread
+    while the loop goes on (ONNX Runtime and PyTorch release the GIL while they compute), and their
+    labels arrive with the first frame after it that finds them ready, at the latest the next detection
+    frame: a few frames of label latency for classification overlapping detection, drawing and decoding
+    on the other core. While no face is tracked, and for still images, faces are classified at once."""
 
     def __init__(self, detector: FaceDetector, classifier: EmotionClassifier,
                  tracker: FaceTracker | None = None, detect_every: int = 2, stagger: bool = False):
@@ -70,7 +83,7 @@ class LivePipeline:
         self.tracker = tracker or FaceTracker()
         self.skipper = FrameSkipper(detect_every)
         self.stagger = stagger and detect_every >= 2
-        self._pending: tuple[int, np.ndarray, np.ndarray, list[np.ndarray]] | None = None
+        self._pending: tuple[int, np.ndarray, Future, list[np.ndarray]] | None = None
         self._index = 0
 
     @property
@@ -79,6 +92,8 @@ class LivePipeline:
 
     def reset(self) -> None:
         """Forget every track (between unrelated images)."""
+        if self._pending is not None:
+            self._pending[2].cancel()
         self.tracker.reset()
         self._pending = None
         self._index = 0
@@ -88,9 +103,17 @@ class LivePipeline:
         self._index = index + 1
         t = {s: 0.0 for s in STAGES if s not in ("decode", "render")}
         detected = still or self.skipper.should_detect(index)
-        if self._pending is not None:  # the previous detection frame's faces, staggered to this frame
-            self._classify(*self._pending, t)
+        # The last detection's faces, classified meanwhile: taken once ready, and at the latest before the
+        # next detection, so at most one classification is in flight and labels lag at most one detection.
+        if self._pending is not None and (detected or self._pending[2].done()):
+            index_, boxes_, probs_, crops_ = self._pending
             self._pending = None
+            t0 = time.perf_counter()
+            probs = probs_.result()  # usually ready: only the wait counts as this frame's classify time
+            t1 = time.perf_counter()
+            self.tracker.update(index_, boxes_, probs, crops_)
+            t["classify"] += (t1 - t0) * 1e3
+            t["smooth"] += (time.perf_counter() - t1) * 1e3
         if detected:
             t0 = time.perf_counter()
             boxes = detect_faces(self.detector, frame, still)
@@ -101,7 +124,7 @@ class LivePipeline:
             t["detect"], t["preprocess"] = (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
             # Nothing on screen yet: label a new face on the frame it is found rather than the next.
             if self.stagger and not still and self.tracker.tracks:
-                self._pending = (index, boxes, batch, crops)
+                self._pending = (index, boxes, classify_worker().submit(self.classifier.predict_batch, batch), crops)
             else:
                 self._classify(index, boxes, batch, crops, t)
         t0 = time.perf_counter()

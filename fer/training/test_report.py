@@ -40,6 +40,7 @@ def write_test_report(cfg: DictConfig, module: FERModule, datamodule: FERDataMod
     model = scored_model(module, best_path)
     probs, targets = evaluate_split([model], splits.test, batch_size=datamodule.eval_batch_size,
                                     data_classes=datamodule.class_names)
+    write_class_activation(out_dir, model.net, splits.test, datamodule.class_names)  # report.md links it
     tb = next((lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
     report = write_report(
         out_dir, probs, targets, datamodule.class_names, history=rows,
@@ -58,7 +59,6 @@ def write_test_report(cfg: DictConfig, module: FERModule, datamodule: FERDataMod
         },
         tb_writer=tb,
     )
-    write_class_activation(out_dir, model.net, splits.test, datamodule.class_names)
     for lg in trainer.loggers:
         lg.log_metrics({"hp/test_acc": report["accuracy"], "hp/best_val_acc": metrics.get("best_val/acc", 0.0)})
     log.info("report written to %s (test accuracy %.4f)", out_dir, report["accuracy"])

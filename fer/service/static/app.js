@@ -49,11 +49,16 @@ function primaryFace(faces) {
   return faces.reduce((best, f) => (!best || f.box[2] * f.box[3] > best.box[2] * best.box[3] ? f : best), null);
 }
 
+let cropRequests = 0;
+
 function updatePanel(faces) {
   const face = primaryFace(faces);
   const crop = $("crop").getContext("2d");
-  crop.fillStyle = "#000";
-  crop.fillRect(0, 0, 192, 192);
+  const shown = ++cropRequests;  // a reply's crop decodes asynchronously: only the newest may draw
+  if (!face || !face.crop) {
+    crop.fillStyle = "#000";
+    crop.fillRect(0, 0, 192, 192);
+  }
   $("swatch").style.background = face ? colour(face.track_id) : "transparent";
   $("panel-title").textContent = face ? `face ${face.track_id}: model input 48x48` : "no face detected";
   const probs = face ? classes.map((c) => face.probabilities[c] || 0) : classes.map(() => 0);
@@ -67,7 +72,13 @@ function updatePanel(faces) {
   });
   if (face && face.crop) {
     const img = new Image();
-    img.onload = () => { crop.imageSmoothingEnabled = false; crop.drawImage(img, 0, 0, 192, 192); };
+    // Drawn over the previous crop once decoded, never cleared first: clearing made the panel flash
+    // black on every reply of a fast stream.
+    img.onload = () => {
+      if (shown !== cropRequests) return;
+      crop.imageSmoothingEnabled = false;
+      crop.drawImage(img, 0, 0, 192, 192);
+    };
     img.src = face.crop;
   }
   // A list of faces the page shows: for people, and for tests that read the page.
