@@ -305,15 +305,15 @@ def test_numbers_are_checked_by_one_checker(check, value, message):
         check(value)
 
 
-@pytest.mark.parametrize(("calib", "message"), [("-5", "--calib=-5 must be a whole number >= 1"),
-                                                 ("0", "--calib=0 must be a whole number >= 1")])
+@pytest.mark.parametrize(("calib", "message"), [("-5", "argument --calib: '-5' must be a whole number >= 1"),
+                                                 ("0", "argument --calib: '0' must be a whole number >= 1")])
 def test_export_calibration_count_is_one_line_exit_2(tmp_path, calib, message):
     ckpt = lightning_style_checkpoint(tmp_path / "m.ckpt")
     res = subprocess.run([sys.executable, str(ROOT / "scripts" / "export.py"), str(ckpt), "--out",
                           str(tmp_path / "m.onnx"), "--int8", "--calib", calib, "--no-check"],
                          capture_output=True, text=True, env=ENV, timeout=300)
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert res.stderr.strip() == f"error: {message}"
+    assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith(f"error: {message}")
     assert not (tmp_path / "m.onnx").exists()
 
 

@@ -12,7 +12,6 @@ stratified, seeded share of training.csv is held out as val (data.val_fraction).
 from __future__ import annotations
 
 import csv
-import logging
 from collections import Counter
 from pathlib import Path
 
@@ -21,12 +20,10 @@ import torch
 
 from fer.constants import CLASSES_WITH_CONTEMPT, IMAGE_SIZE
 from fer.data.folder_reader import decode_file, skipped_note
-from fer.data.holdout import hold_out_val, val_note
+from fer.data.holdout import splits_with_held_out_val
 from fer.data.preprocess import to_gray48
 from fer.data.splits import FERSplits, LabeledImages
 from fer.errors import DataError
-
-log = logging.getLogger(__name__)
 
 IMAGES_DIR = "Manually_Annotated_Images"
 CSV_FILES = {"train": "training.csv", "test": "validation.csv"}
@@ -94,8 +91,5 @@ def read_affectnet(root: str | Path, val_fraction: float = 0.1, seed: int = 0) -
         notes.insert(0, skipped_note(skipped))
     if len(parts["train"]) == 0:
         raise DataError(f"AffectNet at {path}: no training face could be read from {path / IMAGES_DIR}. {AFFECTNET_HELP}")
-    train, val = hold_out_val(parts["train"], val_fraction, seed)
-    notes.append(val_note(val_fraction, seed, len(val), f"AffectNet at {path}"))
-    log.info("AffectNet from %s: %d train, %d val, %d test faces", path, len(train), len(val), len(parts["test"]))
-    return FERSplits(train, val, parts["test"], source=str(path), skipped=len(skipped), notes=notes,
-                     class_names=CLASSES_WITH_CONTEMPT, val_fraction=val_fraction)
+    return splits_with_held_out_val("AffectNet", str(path), parts["train"], parts["test"], len(skipped), notes,
+                                    CLASSES_WITH_CONTEMPT, val_fraction, seed)

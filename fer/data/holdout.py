@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
-from fer.data.splits import LabeledImages
+from fer.data.splits import FERSplits, LabeledImages
 from fer.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def hold_out_val(train: LabeledImages, fraction: float, seed: int) -> tuple[LabeledImages, LabeledImages]:
@@ -35,3 +39,13 @@ def val_note(fraction: float, seed: int, n_val: int, where: str) -> str:
     """The line saying val was held out; kept with the splits' notes, which the loader logs on every load."""
     return (f"{where} has no val split: a stratified {fraction:.0%} of its training faces ({n_val}, "
             f"seed {seed}) is held out as val (data.val_fraction)")
+
+
+def splits_with_held_out_val(name: str, source: str, train: LabeledImages, test: LabeledImages, skipped: int,
+                             notes: list[str], class_names: list[str], fraction: float, seed: int) -> FERSplits:
+    """The splits of a dataset published with train and test only: val held out of train, and said so."""
+    train, val = hold_out_val(train, fraction, seed)
+    notes = [*notes, val_note(fraction, seed, len(val), f"{name} at {source}")]
+    log.info("%s from %s: %d train, %d val, %d test faces", name, source, len(train), len(val), len(test))
+    return FERSplits(train, val, test, source=source, skipped=skipped, notes=notes, class_names=class_names,
+                     val_fraction=fraction)

@@ -9,16 +9,13 @@ so labels use the project's class order.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from fer.constants import CLASSES
 from fer.data.folder_reader import decode_files, skipped_note
-from fer.data.holdout import hold_out_val, val_note
+from fer.data.holdout import splits_with_held_out_val
 from fer.data.splits import FERSplits
 from fer.errors import DataError
-
-log = logging.getLogger(__name__)
 
 LABELS_FILE = Path("EmoLabel") / "list_patition_label.txt"  # sic: the dataset's own spelling
 IMAGES_DIR = Path("Image") / "aligned"
@@ -64,8 +61,5 @@ def read_rafdb(root: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FE
     notes = [skipped_note(skipped)] if skipped else []
     if len(parts["train"]) == 0:
         raise DataError(f"RAF-DB at {path}: none of the training faces in {path / IMAGES_DIR} could be read. {RAFDB_HELP}")
-    train, val = hold_out_val(parts["train"], val_fraction, seed)
-    notes.append(val_note(val_fraction, seed, len(val), f"RAF-DB at {path}"))
-    log.info("RAF-DB from %s: %d train, %d val, %d test faces", path, len(train), len(val), len(parts["test"]))
-    return FERSplits(train, val, parts["test"], source=str(path), skipped=len(skipped), notes=notes,
-                     class_names=CLASSES, val_fraction=val_fraction)
+    return splits_with_held_out_val("RAF-DB", str(path), parts["train"], parts["test"], len(skipped), notes,
+                                    CLASSES, val_fraction, seed)
