@@ -36,7 +36,8 @@ def open_models(paths: list[str], backend: str, device: str, threads: int) -> li
     if backend == "onnxruntime":  # .onnx files directly; checkpoints exported in memory
         from fer.inference.classifier import open_backend
 
-        return [open_backend(p, "onnxruntime", threads=threads) for p in paths]
+        # Scoring owns the cores: spinning threads keep ONNX Runtime's parallel sections hot.
+        return [open_backend(p, "onnxruntime", threads=threads, spin=True) for p in paths]
     import torch
 
     from fer.evaluation.evaluate import load_ensemble
