@@ -24,7 +24,8 @@ from fer.errors import ConfigError, OutputError, SourceError
 from fer.evaluation.classification import classification_table, markdown_table
 from fer.evaluation.report import write_report
 from fer.inference.sources import open_source
-from fer.live.headless import VideoSink, run_headless
+from fer.live.headless import run_headless
+from fer.live.sinks import VideoSink
 from fer.numbers import fraction, positive_number, whole_number
 from fer.outputs import atomic_open, check_destination, check_output, write_atomically
 from tests.conftest import make_folder_dataset
