@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -104,7 +105,7 @@ class LivePipeline:
         t = {s: 0.0 for s in STAGES if s not in ("decode", "render")}
         detected = still or self.skipper.should_detect(index)
         if self._pending is not None and not detected and self._pending[2].done():
-            self._take_pending(t)
+            self._apply_pending(t)
         if detected:
             t0 = time.perf_counter()
             boxes = detect_faces(self.detector, frame, still)
@@ -114,37 +115,31 @@ class LivePipeline:
             crops = list(from_model_input(batch)) if len(boxes) else []
             t["detect"], t["preprocess"] = (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
             if self._pending is not None:  # after this detection, which gave it the detector's time to finish
-                self._take_pending(t)
+                self._apply_pending(t)
             # Nothing on screen yet: label a new face on the frame it is found rather than the next.
             if self.stagger and not still and self.tracker.tracks:
                 self._pending = (index, boxes, classify_worker().submit(self.classifier.predict_batch, batch), crops)
             else:
-                self._classify(index, boxes, batch, crops, t)
+                self._classify(index, boxes, lambda: self.classifier.predict_batch(batch), crops, t)
         t0 = time.perf_counter()
         tracks = self.tracker.expire(index)
         t["smooth"] += (time.perf_counter() - t0) * 1e3
         faces = [self._face(tr, index) for tr in tracks]
         return FrameResult(index, faces, self.class_names, detected, t)
 
-    def _take_pending(self, t: dict[str, float]) -> None:
-        """Apply the last detection's faces, classified meanwhile on the worker: taken once ready, and at
-        the latest at the next detection (before its own faces), so at most one classification is in
-        flight and the tracker sees detections in order."""
-        index, boxes, probs, crops = self._pending
-        self._pending = None
-        t0 = time.perf_counter()
-        ready = probs.result()  # usually ready: only the wait counts as this frame's classify time
-        t1 = time.perf_counter()
-        self.tracker.update(index, boxes, ready, crops)
-        t["classify"] += (t1 - t0) * 1e3
-        t["smooth"] += (time.perf_counter() - t1) * 1e3
+    def _apply_pending(self, t: dict[str, float]) -> None:
+        """The last detection's faces, classified meanwhile on the worker: taken once ready, and at the
+        latest at the next detection (before its own faces), so at most one classification is in flight
+        and the tracker sees detections in order. Only the wait for it counts as classify time."""
+        (index, boxes, probs, crops), self._pending = self._pending, None
+        self._classify(index, boxes, probs.result, crops, t)
 
-    def _classify(self, index: int, boxes: np.ndarray, batch: np.ndarray, crops: list[np.ndarray],
+    def _classify(self, index: int, boxes: np.ndarray, probs: Callable[[], np.ndarray], crops: list[np.ndarray],
                   t: dict[str, float]) -> None:
         t0 = time.perf_counter()
-        probs = self.classifier.predict_batch(batch)
+        ready = probs()
         t1 = time.perf_counter()
-        self.tracker.update(index, boxes, probs, crops)
+        self.tracker.update(index, boxes, ready, crops)
         t["classify"] += (t1 - t0) * 1e3
         t["smooth"] += (time.perf_counter() - t1) * 1e3
 
