@@ -19,7 +19,7 @@ from fer.errors import ConfigError
 from fer.training.fit import train
 from fer.training.module import FERModule
 from tests.conftest import CONF_DIR, face_like
-from tests.test_datasets import make_ferplus, votes_row
+from tests.test_datasets import make_affectnet, make_ferplus, make_rafdb, votes_row
 from tests.test_training import FAST, make_cfg, run_eval
 
 FOLDER_CLASSES = ["calm", "joy", "shock"]  # the folder names, sorted
@@ -104,6 +104,22 @@ def test_ferplus_trains_in_each_label_mode(tmp_path, mode):
     assert 0.0 <= metrics["test/acc"] <= 1.0
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert len(report["classes"]) == 8 and "contempt" in report["classes"] and report["support"] == 4
+
+
+@pytest.mark.parametrize(("name", "make", "classes"), [("rafdb", make_rafdb, 7), ("affectnet", make_affectnet, 8)])
+def test_rafdb_and_affectnet_layouts_train_and_evaluate(tmp_path, name, make, classes):
+    root = make(tmp_path / name)
+    metrics = train(make_cfg(root, tmp_path / "run", f"data={name}", "data.val_fraction=0.25", "trainer.max_epochs=1",
+                             "logger=csv", *TINY, *FAST))
+    assert 0.0 <= metrics["test/acc"] <= 1.0
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert len(report["classes"]) == classes
+    ckpt = next((tmp_path / "run" / "checkpoints").glob("best-*.ckpt"))
+    res = run_eval(f"ckpt={ckpt}", f"data={name}", f"data.root={root}", f"data.cache_dir={tmp_path / 'cache'}",
+                   "data.val_fraction=0.25", "split=test", "classifier.backend=torch", f"hydra.run.dir={tmp_path / 'eval'}")
+    assert res.returncode == 0, res.stderr[-2000:]
+    evaluated = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert len(evaluated["classes"]) == classes and evaluated["accuracy"] == pytest.approx(report["accuracy"])
 
 
 def test_probability_mode_draws_labels_from_the_votes_and_crossentropy_keeps_them():

@@ -1,4 +1,5 @@
-"""The one way a checkpoint is scored: fp32 probabilities for every face of a split.
+"""The one way a checkpoint is scored: fp32 probabilities for every face of a split, in one pass or as the
+mean over test-time augmentation views (flips, ten crops).
 
 The report written after training and `scripts/eval.py` both call `evaluate_split`, so the same
 checkpoint on the same faces gives the same numbers whichever path scored it.
@@ -6,18 +7,57 @@ checkpoint on the same faces gives the same numbers whichever path scored it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 
 from fer.checkpoints.loading import LoadedModel, load_model
 from fer.constants import CLASSES
 from fer.data.preprocess import model_input_batches
 from fer.data.splits import LabeledImages
-from fer.errors import CheckpointError
-from fer.evaluation.tta import predict_probs
+from fer.errors import CheckpointError, ConfigError
+
+TTA_MODES = ("none", "flip", "tencrop")
+
+
+def five_crops(x: torch.Tensor, size: int) -> list[torch.Tensor]:
+    """Four corners and the centre, each `size` px square, resized back to the input size."""
+    h, w = x.shape[-2:]
+    tops = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size), ((h - size) // 2, (w - size) // 2)]
+    return [
+        F.interpolate(x[..., t : t + size, left : left + size], size=(h, w), mode="bilinear", align_corners=False)
+        for t, left in tops
+    ]
+
+
+def views(x: torch.Tensor, mode: str, crop: int = 44) -> list[torch.Tensor]:
+    """The batches a model sees under each TTA mode (the first is always the plain input)."""
+    if mode not in TTA_MODES:
+        raise ConfigError(f"tta={mode!r} is not one of {', '.join(TTA_MODES)}")
+    if mode == "none":
+        return [x]
+    if mode == "flip":
+        return [x, x.flip(-1)]
+    crops = five_crops(x, crop)
+    return [x, x.flip(-1)] + crops + [c.flip(-1) for c in crops]
+
+
+# Forward passes take at most this many images. Activations of thousands of 48x48 faces run to
+# gigabytes, and buffers that large are mapped fresh from the kernel and zeroed on every pass:
+# ten-crop over 512 faces (6,144 images) spent more time in the kernel than in the convolutions.
+MAX_FORWARD = 64
+
+
+@torch.inference_mode()
+def predict_probs(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, mode: str = "none",
+                  max_forward: int = MAX_FORWARD) -> torch.Tensor:
+    """Mean softmax over the views of `mode`, forwarding the stacked views `max_forward` images at a time."""
+    vs = views(x, mode)
+    logits = torch.cat([model(chunk) for chunk in torch.cat(vs).split(max_forward)])
+    return logits.float().softmax(1).view(len(vs), len(x), -1).mean(0)
 
 
 def load_ensemble(paths: Sequence[str | Path], device: torch.device | str = "cpu") -> list[LoadedModel]:

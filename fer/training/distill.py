@@ -5,7 +5,7 @@ of one or more trained checkpoints (the teachers).
 
 CE is the module's own loss (label smoothing, class weights, mixup/cutmix targets). The teachers see
 the very batch the student sees, augmented and mixed; with `teacher_tta` each teacher's softened
-probabilities are averaged over its test-time-augmentation views (fer.evaluation.tta), then over the teachers.
+probabilities are averaged over its test-time-augmentation views (fer.evaluation.evaluate), then over the teachers.
 
 With `offline` the teachers instead score every training face once, unaugmented, before the fit (soft
 labels, cached beside the data) and cost nothing per step. That is what makes an expensive teacher
@@ -38,7 +38,7 @@ from fer.checkpoints.loading import load_model
 from fer.data.preprocess import model_input_batches
 from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError, ConfigError
-from fer.evaluation.tta import TTA_MODES, predict_probs
+from fer.evaluation.evaluate import TTA_MODES, predict_probs
 
 log = logging.getLogger(__name__)
 

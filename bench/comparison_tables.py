@@ -1,0 +1,106 @@
+"""Tables of the transfer and attention comparisons, from the runs' report.json files, into docs/results/.
+
+    python bench/comparison_tables.py         # after bench/transfer.sh and bench/attention_budget.sh
+
+Writes docs/results/transfer/README.md and docs/results/attention/README.md (the tables and the machine)
+and copies each run's report.md beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, cpu_flags, cpu_name  # noqa: E402
+
+RUNS = ROOT / "outputs" / "bench"
+DOCS = ROOT / "docs" / "results"
+
+
+def report(run: Path) -> dict | None:
+    path = run / "report.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def cpu_class() -> str:
+    flags = cpu_flags()
+    kind = "AMX" if "amx_tile" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "AVX2"
+    return f"2 cores of an {cpu_name()} ({kind})"
+
+
+def keep_report(run: Path, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("report.md", "confusion_matrix.png", "curves.png", "class_activation.png"):
+        if (run / name).is_file():
+            shutil.copy2(run / name, dest / name)
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def transfer_table() -> str:
+    base = RUNS / "transfer"
+    lines = ["| faces per class | start | seeds | PublicTest, each seed | mean | macro-F1 mean |", "|---|---|---|---|---:|---:|"]
+    starts = {"finetune": "pretrained without surprise, fine-tuned (`experiment=finetune init_from=...`)",
+              "scratch": "from scratch, the same recipe (`init_from=null`)",
+              "scratch40": "from scratch, `experiment=fast_cpu trainer.max_epochs=40`"}
+    for n in (100, 300):
+        for start, words in starts.items():
+            reps = [(s, report(base / f"few{n}_{start}_s{s}")) for s in (1, 2, 3)]
+            reps = [(s, r) for s, r in reps if r]
+            if not reps:
+                continue
+            accs = [r["accuracy"] for _, r in reps]
+            f1s = [r["macro_f1"] for _, r in reps]
+            lines.append(f"| {n} | {words} | {len(reps)} | {' / '.join(pct(a) for a in accs)} | "
+                         f"**{pct(statistics.mean(accs))}** | {pct(statistics.mean(f1s))} |")
+            if n == 300:  # one seed's report per start is enough to look at
+                keep_report(base / f"few{n}_{start}_s{reps[0][0]}", DOCS / "transfer" / f"few{n}_{start}_s{reps[0][0]}")
+    pre = report(base / "pretrain")
+    if pre:
+        keep_report(base / "pretrain", DOCS / "transfer" / "pretrain")
+        lines.append("")
+        lines.append(f"The six-class source model (`experiment=fast_cpu`, {pre['epochs']} epochs, {pre['train_time_s'] / 60:.1f} "
+                     f"min): {pct(pre['accuracy'])} on PublicTest without its surprise faces.")
+    return "\n".join(lines)
+
+
+def attention_table() -> str:
+    base = RUNS / "attention"
+    lines = ["| budget | attention | network chosen | epochs | wall s (training) | PublicTest | macro-F1 |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for minutes in (10, 60):
+        for kind in ("null", "se", "cbam"):
+            r = report(base / f"{minutes}min_{kind}")
+            if not r:
+                continue
+            kw = r["budget"]["model_kwargs"]
+            lines.append(f"| {minutes} min | {'none' if kind == 'null' else kind} | fastcnn-{kw['width']} | {r['epochs']} | "
+                         f"{r['train_time_s']:.0f} | **{pct(r['accuracy'])}** | {pct(r['macro_f1'])} |")
+            keep_report(base / f"{minutes}min_{kind}", DOCS / "attention" / f"{minutes}min_{kind}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    machine = cpu_class()
+    for name, table in (("transfer", transfer_table()), ("attention", attention_table())):
+        dest = DOCS / name / "README.md"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        text = dest.read_text() if dest.is_file() else ""
+        start, end = "<!-- table -->", "<!-- /table -->"
+        block = f"{start}\nMachine: {machine}.\n\n{table}\n{end}"
+        if start in text:
+            text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+        else:
+            text = f"{text}\n{block}\n" if text else f"# {name}\n\n{block}\n"
+        dest.write_text(text)
+        print(f"{dest}:\n{block}\n")
+
+
+if __name__ == "__main__":
+    main()
