@@ -9,13 +9,16 @@ and copies each run's report.md beside them.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cpu_flags, cpu_name  # noqa: E402
+from common import ROOT, cpu_name  # noqa: E402
+
+from fer.training.precision import cpu_hardware  # noqa: E402
 
 RUNS = ROOT / "outputs" / "bench"
 DOCS = ROOT / "docs" / "results"
@@ -26,10 +29,8 @@ def report(run: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def cpu_class() -> str:
-    flags = cpu_flags()
-    kind = "AMX" if "amx_tile" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "AVX2"
-    return f"2 cores of an {cpu_name()} ({kind})"
+def machine() -> str:
+    return f"{os.cpu_count()} cores of an {cpu_name()} ({cpu_hardware().cpu_class})"
 
 
 def keep_report(run: Path, dest: Path) -> None:
@@ -87,13 +88,13 @@ def attention_table() -> str:
 
 
 def main() -> None:
-    machine = cpu_class()
+    machine_text = machine()
     for name, table in (("transfer", transfer_table()), ("attention", attention_table())):
         dest = DOCS / name / "README.md"
         dest.parent.mkdir(parents=True, exist_ok=True)
         text = dest.read_text() if dest.is_file() else ""
         start, end = "<!-- table -->", "<!-- /table -->"
-        block = f"{start}\nMachine: {machine}.\n\n{table}\n{end}"
+        block = f"{start}\nMachine: {machine_text}.\n\n{table}\n{end}"
         if start in text:
             text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
         else:
