@@ -46,7 +46,8 @@ def pct(x: float) -> str:
 
 def transfer_table() -> str:
     base = RUNS / "transfer"
-    lines = ["| faces per class | start | seeds | PublicTest, each seed | mean | macro-F1 mean |", "|---|---|---|---|---:|---:|"]
+    lines = ["| faces per class | start | seeds | PublicTest, each seed | mean | macro-F1 mean | surprise F1 mean |",
+             "|---|---|---|---|---:|---:|---:|"]
     starts = {"finetune": "pretrained without surprise, fine-tuned (`experiment=finetune init_from=...`)",
               "scratch": "from scratch, the same recipe (`init_from=null`)",
               "scratch40": "from scratch, `experiment=fast_cpu trainer.max_epochs=40`"}
@@ -58,8 +59,9 @@ def transfer_table() -> str:
                 continue
             accs = [r["accuracy"] for _, r in reps]
             f1s = [r["macro_f1"] for _, r in reps]
+            new_class = [r["classes"]["surprise"]["f1"] for _, r in reps]  # the class the source never saw
             lines.append(f"| {n} | {words} | {len(reps)} | {' / '.join(pct(a) for a in accs)} | "
-                         f"**{pct(statistics.mean(accs))}** | {pct(statistics.mean(f1s))} |")
+                         f"**{pct(statistics.mean(accs))}** | {pct(statistics.mean(f1s))} | {pct(statistics.mean(new_class))} |")
             if n == 300:  # one seed's report per start is enough to look at
                 keep_report(base / f"few{n}_{start}_s{reps[0][0]}", DOCS / "transfer" / f"few{n}_{start}_s{reps[0][0]}")
     pre = report(base / "pretrain")
