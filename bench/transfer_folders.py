@@ -20,7 +20,7 @@ import os
 import random
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+from fer.constants import IMAGE_SUFFIXES  # what the folder reader reads
 
 
 def images(folder: Path) -> list[Path]:
@@ -42,6 +42,8 @@ def main() -> None:
     args = ap.parse_args()
 
     root, out = Path(args.root), Path(args.out)
+    if not (root / "train").is_dir():
+        raise SystemExit(f"{root / 'train'} not found: give --root (or FER2013_ROOT) the FER-2013 image folders")
     classes = sorted(p.name for p in (root / "train").iterdir() if p.is_dir())
     if args.leave_out not in classes:
         raise SystemExit(f"--leave-out {args.leave_out!r} is not a class of {root / 'train'}; choose one of: {', '.join(classes)}")
