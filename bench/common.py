@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import platform
 import re
+import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
@@ -33,6 +35,25 @@ def cpu_flags() -> set[str]:
 def machine_line(threads: int) -> str:
     return (f"{cpu_name()}, {threads} torch threads on {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"torch {torch.__version__}")
+
+
+def gemm_gflops(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> dict[str, float]:
+    """Best-of-`reps` GFLOPS of one n x n x n product, through the BLAS (`a @ b`) and through oneDNN (the same
+    product as a 1x1 convolution, the library the model's convolutions run in). The better of the two is
+    the machine's practical peak on these threads: MKL's fp32 matmul reaches only half of oneDNN's on AMD."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    x = torch.randn(1, n, 32, n // 32).to(dtype).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(n, n, 1, 1).to(dtype).contiguous(memory_format=torch.channels_last)
+    result = {}
+    for name, product in (("matmul", lambda: a @ b), ("conv1x1", lambda: F.conv2d(x, w))):
+        product()
+        best = float("inf")
+        for _ in range(reps):
+            t = time.perf_counter()
+            product()
+            best = min(best, time.perf_counter() - t)
+        result[name] = 2 * n**3 / best / 1e9
+    return result
 
 
 def write_section(heading: str, text: str, path: Path = BENCHMARKS_MD) -> None:

@@ -28,7 +28,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf, open_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cpu_name, machine_line, write_section  # noqa: E402
+from common import ROOT, cpu_name, gemm_gflops, machine_line, write_section  # noqa: E402
 
 from fer.data.datamodule import FERDataModule  # noqa: E402
 from fer.data.preprocess import to_model_input  # noqa: E402
@@ -110,25 +110,6 @@ def bare_images_per_s(cfg, batches) -> float:
         loss.backward()
         opt.step()
     return len(order) * cfg.data.batch_size / (time.perf_counter() - start)
-
-
-def gemm_gflops(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> dict[str, float]:
-    """Best-of-`reps` GFLOPS of one n x n x n product, through the BLAS (`a @ b`) and through oneDNN (the same
-    product as a 1x1 convolution, the library the model's convolutions run in). The better of the two is
-    the machine's practical peak on these threads: MKL's fp32 matmul reaches only half of oneDNN's on AMD."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    x = torch.randn(1, n, 32, n // 32).to(dtype).contiguous(memory_format=torch.channels_last)
-    w = torch.randn(n, n, 1, 1).to(dtype).contiguous(memory_format=torch.channels_last)
-    result = {}
-    for name, product in (("matmul", lambda: a @ b), ("conv1x1", lambda: F.conv2d(x, w))):
-        product()
-        best = float("inf")
-        for _ in range(reps):
-            t = time.perf_counter()
-            product()
-            best = min(best, time.perf_counter() - t)
-        result[name] = 2 * n**3 / best / 1e9
-    return result
 
 
 def train_flops_per_image(cfg, batch: int = 8) -> float:

@@ -130,15 +130,19 @@ def test_truncated_jpeg_is_skipped_and_named(folder_dataset, tmp_path, caplog):
     victim = next((folder_dataset / "train" / "happy").glob("*.jpg"))
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) * 2 // 3])  # cv2.imread would fill the missing third with grey
+    renamed = next((folder_dataset / "train" / "angry").glob("*.jpg"))  # a cut JPEG under a .png name
+    renamed.rename(renamed.with_suffix(".png"))
+    renamed = renamed.with_suffix(".png")
+    renamed.write_bytes(renamed.read_bytes()[:-40])
     padded = next((folder_dataset / "train" / "sad").glob("*.jpg"))
     padded.write_bytes(padded.read_bytes() + b"\x00" * 16)  # trailing bytes after the end marker are fine
     for i in range(7):
         (folder_dataset / "train" / "surprise" / f"Training_bad{i}.jpg").write_bytes(b"not a jpeg")
     with caplog.at_level(logging.WARNING):
         splits = load_fer2013(folder_dataset, tmp_path / "cache")
-    assert splits.skipped == 8 and len(splits.train) == 7 * 6 + 7 - 8
-    assert victim.name in caplog.text and "truncated JPEG" in caplog.text
-    assert "and 3 more" in caplog.text and padded.name not in caplog.text
+    assert splits.skipped == 9 and len(splits.train) == 7 * 6 + 7 - 9
+    assert f"{victim.name} (truncated JPEG)" in caplog.text and f"{renamed.name} (truncated JPEG)" in caplog.text
+    assert "and 4 more" in caplog.text and padded.name not in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         load_fer2013(folder_dataset, tmp_path / "cache")  # from the cache: still named

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from PIL import Image
 
 from fer.constants import CLASSES, IMAGE_SIZE, IMAGE_SUFFIXES, SPLIT_PREFIXES
+from fer.data.jpeg import truncated_jpeg
 from fer.data.preprocess import to_gray48
 from fer.data.splits import LabeledImages
 from fer.errors import DataError
@@ -38,24 +37,7 @@ def list_class_files(split_dir: Path) -> list[tuple[Path, int]]:
     return items
 
 
-JPEG_SUFFIXES = (".jpg", ".jpeg")
 NAMED_SKIPS = 5  # how many skipped files a warning names
-
-
-def is_truncated_jpeg(data: bytes) -> bool:
-    """A JPEG cut short: cv2.imread decodes one anyway and fills the missing part with grey.
-
-    A whole JPEG ends with the EOI marker (FF D9); only files without it are decoded strictly by
-    Pillow, which raises on truncation, so files with trailing padding are still accepted.
-    """
-    if data.rstrip(b"\x00\n\r ").endswith(b"\xff\xd9"):
-        return False
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-    except OSError:
-        return True
-    return False
 
 
 def decode_file(path: Path) -> tuple[np.ndarray | None, str]:
@@ -66,7 +48,7 @@ def decode_file(path: Path) -> tuple[np.ndarray | None, str]:
         return None, e.strerror or "unreadable"
     if not data:
         return None, "empty file"
-    if path.suffix.lower() in JPEG_SUFFIXES and is_truncated_jpeg(data):
+    if truncated_jpeg(data):
         return None, "truncated JPEG"
     raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if raw is None or raw.size == 0:

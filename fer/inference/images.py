@@ -18,10 +18,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from fer.data.jpeg import truncated_jpeg
 from fer.errors import SourceError
 
 MIN_IMAGE_SIDE = 8  # smaller images cannot hold a face, and OpenCV's resizing rejects some of them
-JPEG_START, JPEG_END = b"\xff\xd8\xff", b"\xff\xd9"
 BOMB = (1 << 31, 1 << 31)  # the size reported for a header PIL itself refuses as a decompression bomb
 
 
@@ -63,26 +63,6 @@ def check_pixels(width: int, height: int, name: str, max_pixels: int) -> None:
         declared = "over 178 megapixels" if (width, height) == BOMB else f"{width * height / 1e6:.0f} megapixels" \
             if height == 1 else f"{width}x{height} pixels ({width * height / 1e6:.0f} megapixels)"
         raise TooManyPixels(f"{name} declares {declared}; the limit is {max_pixels / 1e6:g} megapixels")
-
-
-def truncated_jpeg(data: bytes) -> bool:
-    """A JPEG that stops before its end marker (OpenCV may decode it with the missing part grey).
-
-    Files that end in the marker are whole; the rare one that does not (a trailer after the image) is
-    decoded once more by PIL, which tells a truncated image from trailing bytes.
-    """
-    if not data.startswith(JPEG_START) or data.rstrip(b"\x00\r\n ").endswith(JPEG_END):
-        return False
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as im:
-                im.load()
-    except Exception:  # noqa: BLE001 - any failure to decode the whole image counts as cut short
-        return True
-    return False
 
 
 def decode_image(data: bytes, name: str = "the image bytes", max_pixels: int | None = None) -> np.ndarray:

@@ -1,0 +1,125 @@
+"""Which test-time views pay for themselves: PublicTest accuracy of the default model averaged over
+different sets of views, and what each kind of view costs in ONNX Runtime fp32 on this machine.
+
+    python bench/tencrop_views.py --data ../shared/data/fer2013
+    python bench/tencrop_views.py --data ../shared/data/fer2013 --ckpt fer/weights/fer2013-fastcnn32.pt --out -
+
+Kinds of view: the face and its mirror (48 px); the four corner and the centre crops of 44 px and their
+mirrors, resized back to 48 px (what `tta=tencrop` uses) or fed at 44 px as they are (a fully
+convolutional net takes them; 16% fewer operations); the same crops at 40 px. Every view of every face
+is scored once, and each row averages the probabilities of its views. Writes the
+`## Test-time views` section of docs/benchmarks.md (`--out -` prints only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine_line, publish  # noqa: E402
+
+from fer.checkpoints.bundled import BUNDLED_ONNX  # noqa: E402
+from fer.checkpoints.loading import load_model  # noqa: E402
+from fer.data.load import load_split  # noqa: E402
+from fer.data.preprocess import model_input_batches  # noqa: E402
+from fer.evaluation.evaluate import MAX_FORWARD, five_crops  # noqa: E402
+
+HEADING = "## Test-time views"
+# name -> the view kinds it averages; the first row is what `tta=tencrop` computes
+ROWS = {
+    "`tta=tencrop`: face, mirror, 44-px crops resized (12 views)": ["face", "crops44_resized"],
+    "`tta=flip`: face and mirror (2)": ["face"],
+    "`tta=none`: the face alone (1)": ["face_only"],
+    "the ten 44-px crops resized, no whole face (10)": ["crops44_resized"],
+    "face, mirror, 44-px crops at 44 px (12)": ["face", "crops44_native"],
+    "the ten 44-px crops at 44 px (10)": ["crops44_native"],
+    "face, mirror, 40-px crops at 40 px (12)": ["face", "crops40_native"],
+}
+
+
+def dynamic_session(path: Path, threads: int):
+    """The model as ONNX with free height and width (the shipped files fix 48x48), in ONNX Runtime."""
+    import onnxruntime as ort
+
+    net = load_model(path).net.float().eval()
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (torch.zeros(2, 1, 48, 48),), buf, dynamo=False, opset_version=17, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "y": {0: "n"}})
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1")  # as evaluation runs it
+    return ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+
+
+def view_kinds(x: torch.Tensor) -> dict[str, list[torch.Tensor]]:
+    def native(size: int) -> list[torch.Tensor]:
+        h, w = x.shape[-2:]
+        tops = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size), ((h - size) // 2, (w - size) // 2)]
+        crops = [x[..., t:t + size, left:left + size] for t, left in tops]
+        return crops + [c.flip(-1) for c in crops]
+
+    resized = five_crops(x, 44)
+    return {"face": [x, x.flip(-1)], "crops44_resized": resized + [c.flip(-1) for c in resized],
+            "crops44_native": native(44), "crops40_native": native(40)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="FER-2013 root")
+    ap.add_argument("--ckpt", default=str(BUNDLED_ONNX.with_suffix(".pt")), help="a bundle .pt or .ckpt")
+    ap.add_argument("--split", default="val", help="val = PublicTest")
+    ap.add_argument("--faces", type=int, default=0, help="score only the first N faces (0: all)")
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="'-' prints only")
+    args = ap.parse_args()
+    faces = load_split(args.data, args.split, ROOT / "data" / "cache").faces
+    n = args.faces or len(faces.labels)
+    x = torch.cat(list(model_input_batches(faces.images[:n], 4096)))
+    y = faces.labels[:n].numpy()
+    session = dynamic_session(Path(args.ckpt), args.threads)
+
+    def probs(view: torch.Tensor) -> np.ndarray:
+        v = view.contiguous().numpy()
+        logits = np.concatenate([session.run(None, {"x": v[i:i + MAX_FORWARD]})[0] for i in range(0, len(v), MAX_FORWARD)])
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    scored, ms = {}, {}
+    for kind, views in view_kinds(x).items():
+        start = time.perf_counter()
+        scored[kind] = [probs(v) for v in views]
+        ms[kind] = (time.perf_counter() - start) / (len(views) * len(x)) * 1e3
+        print(f"{kind}: {ms[kind]:.2f} ms a view", file=sys.stderr, flush=True)
+    scored["face_only"], ms["face_only"] = scored["face"][:1], ms["face"]
+    command = "python bench/tencrop_views.py --data <fer2013>"
+    if Path(args.ckpt).resolve() != BUNDLED_ONNX.with_suffix(".pt").resolve():
+        command += f" --ckpt {args.ckpt}"
+    if args.faces:
+        command += f" --faces {args.faces}"
+    lines = [HEADING, "", f"`{command}`", "",
+             f"- Machine: {machine_line(args.threads)}; ONNX Runtime fp32, {args.threads} threads, "
+             f"{MAX_FORWARD} views a call.",
+             f"- Model: `{Path(args.ckpt).name}`; {len(x):,} {args.split} faces. Time: the views' scoring "
+             "alone, per face, for the whole row.", "",
+             "| views averaged | accuracy | ms a face |", "|---|---:|---:|"]
+    for name, kinds in ROWS.items():
+        views = [p for k in kinds for p in scored[k]]
+        acc = (np.mean(views, axis=0).argmax(1) == y).mean()
+        cost = sum(ms[k] * len(scored[k]) for k in kinds)
+        lines.append(f"| {name} | {acc:.2%} | {cost:.1f} |")
+    publish(HEADING, "\n".join(lines) + "\n", args.out)
+
+
+if __name__ == "__main__":
+    main()
