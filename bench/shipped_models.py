@@ -67,6 +67,8 @@ def forward_flops() -> float:
 
 def tencrop_lines(runs: list[dict], peak: float, flops: float) -> list[str]:
     """How far each ten-crop run is from the target, in seconds and as a fraction of the fp32 peak."""
+    if not runs:
+        return []
     total = VIEWS * runs[0]["faces"] * flops
     achieved = [total / r["scoring_s"] / 1e9 for r in runs]
     met = sum(r["scoring_s"] <= TARGET_S for r in runs)

@@ -29,6 +29,7 @@ from common import machine_line, publish  # noqa: E402
 
 from fer.checkpoints.bundled import BUNDLED_ONNX  # noqa: E402
 from fer.checkpoints.loading import load_model  # noqa: E402
+from fer.checkpoints.onnx_export import OPSET  # noqa: E402
 from fer.data.load import load_split  # noqa: E402
 from fer.data.preprocess import model_input_batches  # noqa: E402
 from fer.evaluation.evaluate import MAX_FORWARD, five_crops  # noqa: E402
@@ -54,7 +55,7 @@ def dynamic_session(path: Path, threads: int):
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (torch.zeros(2, 1, 48, 48),), buf, dynamo=False, opset_version=17, input_names=["x"],
+        torch.onnx.export(net, (torch.zeros(2, 1, 48, 48),), buf, dynamo=False, opset_version=OPSET, input_names=["x"],
                           output_names=["y"], dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "y": {0: "n"}})
     opts = ort.SessionOptions()
     opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
@@ -63,15 +64,12 @@ def dynamic_session(path: Path, threads: int):
 
 
 def view_kinds(x: torch.Tensor) -> dict[str, list[torch.Tensor]]:
-    def native(size: int) -> list[torch.Tensor]:
-        h, w = x.shape[-2:]
-        tops = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size), ((h - size) // 2, (w - size) // 2)]
-        crops = [x[..., t:t + size, left:left + size] for t, left in tops]
+    def mirrored(crops: list[torch.Tensor]) -> list[torch.Tensor]:
         return crops + [c.flip(-1) for c in crops]
 
-    resized = five_crops(x, 44)
-    return {"face": [x, x.flip(-1)], "crops44_resized": resized + [c.flip(-1) for c in resized],
-            "crops44_native": native(44), "crops40_native": native(40)}
+    return {"face": [x, x.flip(-1)], "crops44_resized": mirrored(five_crops(x, 44)),
+            "crops44_native": mirrored(five_crops(x, 44, resize=False)),
+            "crops40_native": mirrored(five_crops(x, 40, resize=False))}
 
 
 def main() -> None:

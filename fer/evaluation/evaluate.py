@@ -23,14 +23,14 @@ from fer.errors import CheckpointError, ConfigError
 TTA_MODES = ("none", "flip", "tencrop")
 
 
-def five_crops(x: torch.Tensor, size: int) -> list[torch.Tensor]:
-    """Four corners and the centre, each `size` px square, resized back to the input size."""
+def five_crops(x: torch.Tensor, size: int, resize: bool = True) -> list[torch.Tensor]:
+    """Four corners and the centre, each `size` px square, resized back to the input size unless told not to."""
     h, w = x.shape[-2:]
     tops = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size), ((h - size) // 2, (w - size) // 2)]
-    return [
-        F.interpolate(x[..., t : t + size, left : left + size], size=(h, w), mode="bilinear", align_corners=False)
-        for t, left in tops
-    ]
+    crops = [x[..., t : t + size, left : left + size] for t, left in tops]
+    if not resize:
+        return crops
+    return [F.interpolate(c, size=(h, w), mode="bilinear", align_corners=False) for c in crops]
 
 
 def views(x: torch.Tensor, mode: str, crop: int = 44) -> list[torch.Tensor]:
