@@ -16,7 +16,7 @@ import torch
 from fer.constants import CLASSES
 from fer.data.load import load_split
 from fer.errors import CheckpointError, DataError
-from fer.evaluation.evaluate import class_order, evaluate_split
+from fer.evaluation.evaluate import class_order, evaluate_split, five_crops, views
 from tests.conftest import ROOT, face_like
 from tests.test_training import FAST, make_cfg
 
@@ -91,6 +91,18 @@ def test_no_labelled_faces_is_one_clear_line(tmp_path):
     res = run_eval(tmp_path, f"data.root={tmp_path / 'empty'}", "split=test")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "no labelled faces found" in res.stderr
+
+
+def test_ten_crop_views_are_the_face_its_mirror_and_five_resized_crops_with_theirs():
+    x = torch.arange(2 * 48 * 48, dtype=torch.float32).view(2, 1, 48, 48)
+    native = five_crops(x, 44, resize=False)
+    assert [c.shape[-1] for c in native] == [44] * 5
+    assert torch.equal(native[0], x[..., :44, :44]) and torch.equal(native[3], x[..., 4:, 4:])
+    assert torch.equal(native[4], x[..., 2:46, 2:46])  # the centre
+    vs = views(x, "tencrop")
+    assert len(vs) == 12 and all(v.shape == x.shape for v in vs)
+    assert torch.equal(vs[1], x.flip(-1)) and torch.equal(vs[7], vs[2].flip(-1))
+    assert torch.allclose(vs[2][..., 0, 0], x[..., 0, 0])  # a resized corner crop keeps its corner pixel
 
 
 def test_class_order_maps_by_name_and_refuses_other_classes():
