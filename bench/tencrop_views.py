@@ -30,9 +30,11 @@ from common import machine_line, publish  # noqa: E402
 from fer.checkpoints.bundled import BUNDLED_ONNX  # noqa: E402
 from fer.checkpoints.loading import load_model  # noqa: E402
 from fer.checkpoints.onnx_export import OPSET  # noqa: E402
+from fer.checkpoints.onnx_metadata import INPUT_NAME, OUTPUT_NAME  # noqa: E402
 from fer.data.load import load_split  # noqa: E402
 from fer.data.preprocess import model_input_batches  # noqa: E402
 from fer.evaluation.evaluate import MAX_FORWARD, five_crops  # noqa: E402
+from fer.inference.classifier import OnnxRuntimeBackend  # noqa: E402
 
 HEADING = "## Test-time views"
 # name -> the view kinds it averages; the first row is what `tta=tencrop` computes
@@ -47,20 +49,17 @@ ROWS = {
 }
 
 
-def dynamic_session(path: Path, threads: int):
-    """The model as ONNX with free height and width (the shipped files fix 48x48), in ONNX Runtime."""
-    import onnxruntime as ort
-
-    net = load_model(path).net.float().eval()
+def free_size_backend(path: Path, threads: int) -> OnnxRuntimeBackend:
+    """The model as ONNX with free height and width (the shipped files fix 48x48), run by the backend
+    evaluation uses, spinning as evaluation asks it to."""
+    loaded = load_model(path)
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (torch.zeros(2, 1, 48, 48),), buf, dynamo=False, opset_version=OPSET, input_names=["x"],
-                          output_names=["y"], dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "y": {0: "n"}})
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1")  # as evaluation runs it
-    return ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+        torch.onnx.export(loaded.net.float().eval(), (torch.zeros(2, 1, 48, 48),), buf, dynamo=False,
+                          opset_version=OPSET, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes={INPUT_NAME: {0: "n", 2: "h", 3: "w"}, OUTPUT_NAME: {0: "n"}})
+    return OnnxRuntimeBackend(buf.getvalue(), threads, str(path), loaded.class_names, spin=True)
 
 
 def view_kinds(x: torch.Tensor) -> dict[str, list[torch.Tensor]]:
@@ -85,13 +84,10 @@ def main() -> None:
     n = args.faces or len(faces.labels)
     x = torch.cat(list(model_input_batches(faces.images[:n], 4096)))
     y = faces.labels[:n].numpy()
-    session = dynamic_session(Path(args.ckpt), args.threads)
+    backend = free_size_backend(Path(args.ckpt), args.threads)
 
     def probs(view: torch.Tensor) -> np.ndarray:
-        v = view.contiguous().numpy()
-        logits = np.concatenate([session.run(None, {"x": v[i:i + MAX_FORWARD]})[0] for i in range(0, len(v), MAX_FORWARD)])
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
+        return np.concatenate([backend.probs(chunk.numpy()) for chunk in view.split(MAX_FORWARD)])
 
     scored, ms = {}, {}
     for kind, views in view_kinds(x).items():
