@@ -12,6 +12,7 @@ the classifier, and per-face tracking with smoothing for videos and streams.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +124,13 @@ class Recognizer:
             result = self._still.process(frame, 0, still=True)
         return [Face.from_result(f, result.class_names) for f in result.faces]
 
-    def analyze(self, video: str | Path, max_frames: int | None = None) -> Analysis:
-        """Every frame of a video, faces tracked across frames -> an Analysis (rows, CSV, timeline)."""
+    def analyze(self, video: str | Path, max_frames: int | None = None,
+                on_frame: Callable[[int], None] | None = None) -> Analysis:
+        """Every frame of a video, faces tracked across frames -> an Analysis (rows, CSV, timeline).
+
+        on_frame: called with each frame's index before the frame is analysed; an exception it raises ends
+        the analysis (the service stops so when its client has gone).
+        """
         path = Path(video).expanduser()
         if not path.is_file():
             raise SourceError(f"video not found: {path}")
@@ -137,6 +143,8 @@ class Recognizer:
                 if max_frames is not None and frame.index >= max_frames:
                     analysis.truncated = True
                     break
+                if on_frame is not None:
+                    on_frame(frame.index)
                 faces, _ = stream.process_result(frame.image)
                 analysis.frames.append(AnalyzedFrame(frame.index, frame.index / source.fps, faces))
             analysis.note_source_end(source)  # frames announced vs read: a damaged video is flagged

@@ -82,7 +82,10 @@ class ServiceSettings:
     max_video_mb: float = service_default("max_video_mb")  # POST /v1/analyze upload
     max_frame_mb: float = service_default("max_frame_mb")  # one camera frame on WS /v1/stream
     max_image_pixels: int = service_default("max_image_pixels")  # refused before decoding
+    max_parts: int = service_default("max_parts")  # parts of one multipart upload
     max_video_frames: int = service_default("max_video_frames")  # /v1/analyze
+    max_video_frame_pixels: int = service_default("max_video_frame_pixels")  # /v1/analyze: one frame
+    max_video_total_pixels: int = service_default("max_video_total_pixels")  # /v1/analyze: frames x pixels
     max_streams: int = service_default("max_streams")  # concurrent WebSocket streams; 0: none
     temp_dir: str | None = service_default("temp_dir")  # parent of the service's temporary folder
     # Browser pages that may call the service besides its own (http://localhost:<port>, ...): behind a proxy.
@@ -94,7 +97,8 @@ class ServiceSettings:
     def __post_init__(self):
         for name in ("max_image_mb", "max_video_mb", "max_frame_mb"):
             number(f"service.{name}", getattr(self, name))
-        for name in ("max_image_pixels", "max_video_frames"):
+        for name in ("max_image_pixels", "max_parts", "max_video_frames", "max_video_frame_pixels",
+                     "max_video_total_pixels"):
             number(f"service.{name}", getattr(self, name), whole=True)
         number("service.max_streams", self.max_streams, inclusive=True, whole=True)
         if not isinstance(self.allowed_origins, (list, tuple)):
@@ -141,6 +145,7 @@ class ServerSettings:
     log_level: str = serve_default("log_level")
     max_connections: int = serve_default("max_connections")  # uvicorn answers 503 beyond
     header_timeout_s: float = serve_default("header_timeout_s")  # for a whole request head
+    max_head_kb: float = serve_default("max_head_kb")  # request line and headers
     keep_alive_s: float = serve_default("keep_alive_s")  # an idle keep-alive connection is closed after this
     shutdown_timeout_s: float = serve_default("shutdown_timeout_s")  # on SIGTERM/SIGINT, for open requests
 
@@ -154,8 +159,13 @@ class ServerSettings:
             raise ConfigError(f"log_level={self.log_level!r} must be one of {', '.join(LOG_LEVELS)}")
         number("max_connections", self.max_connections, whole=True)
         number("header_timeout_s", self.header_timeout_s)
+        number("max_head_kb", self.max_head_kb)
         number("keep_alive_s", self.keep_alive_s)
         number("shutdown_timeout_s", self.shutdown_timeout_s, inclusive=True)
+
+    @property
+    def max_head_bytes(self) -> int:
+        return int(self.max_head_kb * 1024)
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> ServerSettings:
