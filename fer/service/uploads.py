@@ -106,7 +106,8 @@ class UploadParts:
         self.ended = True
 
     def close(self) -> None:
-        if self.file is not None:
+        """Close the upload's file whatever went wrong (a close that failed has closed it too)."""
+        if self.file is not None and not self.file.closed:
             self.file.close()
 
 
