@@ -27,24 +27,13 @@ from live_helpers import (
     tiny_model,
     write_video,
 )
+from service_helpers import SlowDetector
 from starlette.testclient import WebSocketDenialResponse
 
 from fer.api.recognizer import Recognizer
 from fer.service import ServiceSettings, create_app
 
 BOX = [40, 60, 80, 80]
-
-
-class SlowDetector(FixedDetector):
-    """A fixed box after a pause: frames then arrive faster than they are classified."""
-
-    def __init__(self, seconds: float):
-        super().__init__([BOX])
-        self.seconds = seconds
-
-    def detect(self, frame):
-        time.sleep(self.seconds)
-        return super().detect(frame)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +147,7 @@ def test_stream_round_trip_keeps_tracks_per_connection(client):
 
 
 def test_stream_drops_stale_frames_and_says_so(tiny_ckpt):
-    with TestClient(create_app(ServiceSettings(), recognizer(tiny_ckpt, SlowDetector(0.3)))) as client, \
+    with TestClient(create_app(ServiceSettings(), recognizer(tiny_ckpt, SlowDetector(0.3, BOX)))) as client, \
             client.websocket_connect("/v1/stream") as ws:
         frame = jpeg(synthetic_frame())
         for _ in range(6):

@@ -15,9 +15,9 @@ from pathlib import Path
 import cv2
 import pytest
 from fastapi.testclient import TestClient
-from live_helpers import FixedDetector, synthetic_frame, tiny_model, write_video
+from live_helpers import synthetic_frame, tiny_model, write_video
 from python_multipart.multipart import MultipartParser
-from service_helpers import live_server
+from service_helpers import SlowDetector, live_server
 
 from fer.api.recognizer import Recognizer
 from fer.service import ServiceSettings, create_app
@@ -28,18 +28,6 @@ from fer.service.uploads import UploadParts
 BOX = [40, 60, 80, 80]
 
 
-class CountingDetector(FixedDetector):
-    """A fixed box after a pause, so a video takes a while; `calls` says how far the analysis got."""
-
-    def __init__(self, seconds: float = 0.0):
-        super().__init__([BOX])
-        self.seconds = seconds
-
-    def detect(self, frame):
-        time.sleep(self.seconds)
-        return super().detect(frame)
-
-
 @pytest.fixture(scope="module")
 def tiny_ckpt(tmp_path_factory) -> Path:
     return tiny_model(tmp_path_factory.mktemp("ckpt"))
@@ -48,7 +36,7 @@ def tiny_ckpt(tmp_path_factory) -> Path:
 def make_app(ckpt: Path, tmp: Path, detector=None, **limits):
     tmp.mkdir(exist_ok=True)
     settings = ServiceSettings(temp_dir=str(tmp), **limits)
-    return create_app(settings, Recognizer(ckpt=ckpt, detector=detector or CountingDetector(),
+    return create_app(settings, Recognizer(ckpt=ckpt, detector=detector or SlowDetector(0, BOX),
                                            settings={"smoothing": {"detect_every": 1}}))
 
 
@@ -247,7 +235,7 @@ def test_video_frames_over_the_pixel_limit_are_a_413(tiny_ckpt, tmp_path):
 
 
 def test_frames_times_pixels_over_the_work_limit_are_a_413(tiny_ckpt, tmp_path):
-    detector = CountingDetector()
+    detector = SlowDetector(0, BOX)
     clip = write_video(tmp_path / "clip.mp4", frames=8).read_bytes()
     with TestClient(make_app(tiny_ckpt, tmp_path / "tmp", detector,
                              max_video_total_pixels=6 * 320 * 240)) as client:
@@ -268,7 +256,7 @@ def test_a_video_announcing_too_few_frames_stops_at_the_work_limit():
 
 
 def test_the_analysis_stops_when_the_client_leaves(tiny_ckpt, tmp_path):
-    detector = CountingDetector(seconds=0.05)
+    detector = SlowDetector(0.05, BOX)
     clip = write_video(tmp_path / "long.mp4", frames=80, size=(160, 120)).read_bytes()  # 4 s of work
     body, headers = multipart(part("file", clip, "long.mp4"))
     app = make_app(tiny_ckpt, tmp_path / "tmp", detector)
