@@ -218,13 +218,17 @@ def load_checkpoint(path: str | Path, feature: str) -> LoadedModel:
 def open_backend(path: str | Path, backend: str | None = "auto", threads: int = 1,
                  device: str = "cpu", spin: bool = False) -> ClassifierBackend:
     """A .ckpt, bundle .pt or exported .onnx file, run by the chosen backend (see resolve_backend)."""
+    # First: a wrong path is the mistake to name, also where PyTorch (which reads .ckpt and .pt) is missing.
+    if Path(path).is_dir():
+        raise CheckpointError(f"ckpt={path} is a folder; pass the .ckpt, .pt or .onnx file (a training run "
+                              "keeps its .ckpt files in checkpoints/)")
+    if not Path(path).is_file():
+        raise CheckpointError(f"checkpoint not found: {path}. Pass ckpt=PATH to a .ckpt, .pt or .onnx "
+                              "file, or leave ckpt out to use the bundled model.")
     if is_onnx(path):
         if backend == "torch" or not on_cpu(device) or resolve_backend(backend) == "torch":
             raise ConfigError(f"{path} is an ONNX model: it runs with classifier.backend=onnxruntime "
                               "on device=cpu; for torch pass the .ckpt or .pt it was exported from")
-        if not Path(path).is_file():
-            raise CheckpointError(f"checkpoint not found: {path}. Pass ckpt=PATH to a .ckpt, .pt or .onnx "
-                                  "file, or leave ckpt out to use the bundled model.")
         return OnnxRuntimeBackend(path, threads, spin=spin)
     name = resolve_backend(backend, device)
     twin = Path(path).with_suffix(".onnx")  # a shipped bundle's exported twin
