@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from live_helpers import FixedDetector, declared_png, synthetic_frame, tiny_model, write_video
+from live_helpers import (
+    FixedDetector,
+    declared_png,
+    media,
+    needs_media,
+    synthetic_frame,
+    tiny_model,
+    write_video,
+)
 from PIL import Image
 
 from fer.api.recognizer import Recognizer
@@ -84,6 +92,22 @@ def test_one_photo_gives_one_answer_by_path_bytes_pil_and_the_service(ckpt, tmp_
         assert tuple(face["box"]) == UPRIGHT_BOX, route
         assert face["label"] == answers["path"][0].label, route
         assert face["confidence"] == pytest.approx(answers["path"][0].confidence, abs=1e-3), route
+
+
+@needs_media
+def test_a_real_phone_photo_held_sideways_gives_one_answer(tmp_path):
+    """single_face.jpg stored turned, with orientation 6, through the bundled model and CenterFace."""
+    with Image.open(media("single_face.jpg")) as im:
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        im.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "sideways.jpg", exif=exif.tobytes(), quality=95)
+    recognizer = Recognizer()
+    by_path = recognizer.predict(tmp_path / "sideways.jpg")
+    with Image.open(tmp_path / "sideways.jpg") as pil:
+        by_pil = recognizer.predict(pil)
+    assert len(by_path) == len(by_pil) == 1
+    assert by_pil[0].box == by_path[0].box and by_pil[0].label == by_path[0].label
+    assert by_pil[0].confidence == pytest.approx(by_path[0].confidence, abs=1e-3)
 
 
 def test_the_pixel_limit_refuses_before_decoding_by_path_bytes_and_pil(ckpt, huge_png):
