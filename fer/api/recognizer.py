@@ -60,11 +60,12 @@ class Stream:
 class Recognizer:
     """Face detector + expression classifier.
 
-    ckpt: a .ckpt from scripts/train.py or a bundle .pt (None: the bundled model).
+    ckpt: a .ckpt from scripts/train.py, a bundle .pt or an exported .onnx (None: the bundled model).
     detector: None (the webcam config's), a name ("haar", "centerface") or an object with
       `detect(bgr_frame) -> (N, 4) x, y, w, h boxes`.
     settings: changes to the live pipeline config, nested like conf/webcam.yaml, whose values (and its
       detector's file in conf/detector/) fill in every key left out.
+    Images declaring more than settings' `max_image_pixels` are refused (TooManyPixels) before decoding.
     Building it sets torch to one thread, like the live app (see fer.inference.classifier.set_threads).
     Thread-safe: frames are processed one at a time.
     """
