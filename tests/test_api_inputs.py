@@ -8,19 +8,12 @@ import io
 import logging
 
 import cv2
+import live_helpers
 import numpy as np
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from live_helpers import (
-    FixedDetector,
-    declared_png,
-    media,
-    needs_media,
-    synthetic_frame,
-    tiny_model,
-    write_video,
-)
+from live_helpers import FixedDetector, declared_png, synthetic_frame, tiny_model, write_video
 from PIL import Image
 
 from fer.api.recognizer import Recognizer
@@ -94,10 +87,10 @@ def test_one_photo_gives_one_answer_by_path_bytes_pil_and_the_service(ckpt, tmp_
         assert face["confidence"] == pytest.approx(answers["path"][0].confidence, abs=1e-3), route
 
 
-@needs_media
+@live_helpers.needs_media
 def test_a_real_phone_photo_held_sideways_gives_one_answer(tmp_path):
     """single_face.jpg stored turned, with orientation 6, through the bundled model and CenterFace."""
-    with Image.open(media("single_face.jpg")) as im:
+    with Image.open(live_helpers.media("single_face.jpg")) as im:
         exif = Image.Exif()
         exif[0x0112] = 6
         im.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "sideways.jpg", exif=exif.tobytes(), quality=95)
