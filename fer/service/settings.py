@@ -4,7 +4,8 @@ Every value of conf/serve.yaml is checked here, so a mistyped one (port=abc, por
 max_image_mb=0) stops the start with one line naming the key and what it must be. The defaults are
 conf/serve.yaml's own values (installed as the package `fer.conf`), read as plain YAML like
 fer.api.settings reads webcam.yaml: each is written once, there, and `create_app()` without settings
-gets exactly what `ferkit serve` without overrides gets.
+gets exactly what `ferkit serve` without overrides gets. The pixel limit is webcam.yaml's
+`max_image_pixels`, which serve.yaml includes: the Python API, live runs and the service keep one limit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fer.errors import ConfigError
+from fer.inference.conf_files import load_conf
 
 MB = 1 << 20
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -81,7 +83,8 @@ class ServiceSettings:
     max_image_mb: float = service_default("max_image_mb")  # POST /v1/predict upload
     max_video_mb: float = service_default("max_video_mb")  # POST /v1/analyze upload
     max_frame_mb: float = service_default("max_frame_mb")  # one camera frame on WS /v1/stream
-    max_image_pixels: int = service_default("max_image_pixels")  # refused before decoding
+    # Refused before decoding: webcam.yaml's limit, the one the Python API and live runs keep, unless given.
+    max_image_pixels: int = field(default_factory=lambda: load_conf("webcam.yaml")["max_image_pixels"])
     max_parts: int = service_default("max_parts")  # parts of one multipart upload
     max_video_frames: int = service_default("max_video_frames")  # /v1/analyze
     max_video_frame_pixels: int = service_default("max_video_frame_pixels")  # /v1/analyze: one frame
@@ -133,6 +136,8 @@ class ServiceSettings:
         for key in ("allowed_origins", "allowed_hosts"):
             if service.get(key) is None:
                 service.pop(key, None)
+        if "max_image_pixels" in (pipeline or {}):  # serve.yaml includes webcam.yaml, whose limit this is
+            service.setdefault("max_image_pixels", pipeline["max_image_pixels"])
         return cls(**service, pipeline=dict(pipeline or {}))
 
 
