@@ -78,7 +78,7 @@ def test_transfer_keeps_tensors_of_the_same_name_and_shape():
 
 def test_backbone_learning_rate_is_scaled_in_its_own_parameter_group():
     module = FERModule(model="fastcnn", model_kwargs={"width": 8}, optimizer="sgd", lr=0.1, scheduler="none",
-                       backbone_lr_scale=0.1)
+                       backbone_lr_scale=0.1, decay_norm_and_bias=True)
     opt = module.configure_optimizers()
     backbone, head = split_parameters(module.net)
     assert [g["lr"] for g in opt.param_groups] == [pytest.approx(0.01), 0.1]
