@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,10 @@ import numpy as np
 
 from fer.constants import IMAGE_SUFFIXES
 from fer.errors import ConfigError, OutputError
+from fer.inference.frame_loop import run_frames
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import FrameSource
-from fer.live.frame_loop import run_frames
-from fer.live.render import DEFAULT_STYLE, RenderStyle
+from fer.live.render import DEFAULT_STYLE, RenderStyle, render
 from fer.live.sinks import VIDEO_CODECS, ImageSink, VideoSink
 from fer.outputs import (
     PendingFile,
@@ -161,7 +162,7 @@ def run_headless(pipeline: LivePipeline, source: FrameSource, output: str | Path
     start = last = time.perf_counter()
     try:
         try:
-            for step in run_frames(pipeline, source, style, max_frames):
+            for step in run_frames(pipeline, source, partial(render, style=style), max_frames):
                 sink.write(step.canvas, step.frame.name)
                 record = frame_record(step.result, step.frame.index, step.frame.name)
                 write_line(lines, record, jsonl_path)

@@ -16,7 +16,7 @@ from fer.inference.build import build_pipeline
 from fer.inference.sources import Prefetch, open_source
 from fer.live.config_checks import check_live_config
 from fer.live.render import RenderStyle
-from fer.live.signals import exit_code, interrupt_on_signals
+from fer.signals import exit_code, interrupt_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,6 @@ def run(cfg: dict[str, Any]) -> int:
             else:
                 ui = cfg.get("ui") or {}
                 run_window(pipeline, source, style, ui.get("screenshot_dir", "screenshots"), cfg.get("max_frames"))
-    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.live.signals): outputs are final
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.signals): outputs are final
         return exit_code(e)
     return 0
