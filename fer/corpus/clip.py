@@ -34,7 +34,7 @@ def analyze_clip(recognizer: Recognizer, clip: Clip, out: Path, fingerprint: str
     except (OSError, cv2.error) as e:
         if isinstance(e, OutputError):
             raise
-        record.reason = reason_of(e)
+        record.reason = reason_of(e, clip)
         return finish(out, record, start, csv_path)
     pending = 0
     try:
@@ -47,7 +47,7 @@ def analyze_clip(recognizer: Recognizer, clip: Clip, out: Path, fingerprint: str
                     pending = 0
             writer.finish(run.frames_announced, run.frames_read, run.incomplete)
     except (SourceError, cv2.error) as e:  # the video broke while being read
-        record.reason = reason_of(e)
+        record.reason = reason_of(e, clip)
         return finish(out, record, start, csv_path)
     report(pending)
     record.status = "incomplete" if run.incomplete else "ok"
@@ -61,9 +61,10 @@ def analyze_clip(recognizer: Recognizer, clip: Clip, out: Path, fingerprint: str
     return finish(out, record, start)
 
 
-def reason_of(error: BaseException) -> str:
+def reason_of(error: BaseException, clip: Clip) -> str:
+    """The error's first line, naming the clip as the summary does (not by where the corpus lies today)."""
     text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:300]
+    return (text[0] if text else type(error).__name__).replace(str(clip.path), clip.name)[:300]
 
 
 def finish(out: Path, record: ClipRecord, start: float, stale: Path | None = None) -> ClipRecord:

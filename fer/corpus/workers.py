@@ -9,10 +9,13 @@ the next run overwrites). A worker that dies (a crash in a decoder, out of memor
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing
 import queue
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -31,6 +34,7 @@ from fer.signals import raise_if_stopped
 
 log = logging.getLogger(__name__)
 POLL_S = 0.2  # how often the parent looks at the workers' progress and at stop signals
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,18 @@ def one_thread(settings: dict[str, Any]) -> dict[str, Any]:
 _worker: dict[str, Any] = {}  # in each worker process: its recognizer, job and report queue
 
 
+def die_with_parent() -> None:
+    """Linux: a worker is killed when the run's process dies (kill -9), rather than finishing its clip while
+    a rerun redoes the same one."""
+    with suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def start_worker(settings: dict[str, Any], job: CorpusJob, reports: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        die_with_parent()
     _worker.update(recognizer=Recognizer(settings=settings), job=job, reports=reports)
 
 

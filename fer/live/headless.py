@@ -30,6 +30,7 @@ from fer.outputs import (
     is_sink,
     output_error,
 )
+from fer.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +148,19 @@ def note_source_end(summary: HeadlessSummary, source: FrameSource) -> None:
                     getattr(source, "frames_read", summary.frames))
 
 
+def frames_to_come(source: FrameSource, max_frames: int | None) -> int | None:
+    """What the progress bar counts to: the images of a folder, the frames a video announces."""
+    paths = getattr(source, "paths", None)
+    total = len(paths) if paths is not None else getattr(source, "frames_announced", None)
+    return total if max_frames is None or total is None else min(total, max_frames)
+
+
 def run_headless(pipeline: LivePipeline, source: FrameSource, output: str | Path,
                  jsonl: str | Path | None = None, style: RenderStyle = DEFAULT_STYLE,
-                 max_frames: int | None = None, inputs: Sequence[tuple[str, Path]] = ()) -> HeadlessSummary:
+                 max_frames: int | None = None, inputs: Sequence[tuple[str, Path]] = (),
+                 progress_bar: bool | None = None) -> HeadlessSummary:
     """Write the annotated media and the JSONL. `inputs`: other files the run reads (the checkpoint),
-    which no output may overwrite. An interrupted run (Ctrl-C, SIGTERM) keeps what it wrote; a failed
+    which no output may overwrite; progress_bar: over a video or a folder, see fer.progress. An interrupted run (Ctrl-C, SIGTERM) keeps what it wrote; a failed
     one (a write error, a full disk, a bug) leaves any earlier file of the same name untouched."""
     out, jsonl_path = output_paths(output, source, jsonl)
     sink = ImageSink(out) if source.kind == "images" else VideoSink(out, source.fps)
@@ -162,7 +171,10 @@ def run_headless(pipeline: LivePipeline, source: FrameSource, output: str | Path
     start = last = time.perf_counter()
     try:
         try:
-            for step in run_frames(pipeline, source, partial(render, style=style), max_frames):
+            steps = run_frames(pipeline, source, partial(render, style=style), max_frames)
+            for step in progress(steps, total=frames_to_come(source, max_frames), unit="frame",
+                                 desc=getattr(source, "name", source.kind),
+                                 enabled=False if source.live else progress_bar):
                 sink.write(step.canvas, step.frame.name)
                 record = frame_record(step.result, step.frame.index, step.frame.name)
                 write_line(lines, record, jsonl_path)

@@ -51,7 +51,7 @@ def run(cfg: dict[str, Any]) -> int:
         with source, interrupt_on_signals():
             if headless:
                 s = run_headless(pipeline, source, cfg["output"], cfg.get("jsonl"), style, cfg.get("max_frames"),
-                                 inputs=checkpoint)
+                                 inputs=checkpoint, progress_bar=cfg.get("progress"))
                 announced = f" of {s.frames_announced} announced" if s.frames_announced else ""
                 log.info("%d frames%s (%d with a face) -> %s and %s; labels: %s", s.frames, announced,
                          s.frames_with_faces, s.output, s.jsonl, s.labels or "none")
