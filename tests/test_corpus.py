@@ -173,7 +173,8 @@ def test_the_slurm_launcher_composes_for_a_corpus_without_gpus():
     assert OmegaConf.select(cfg, "hydra.launcher.gpus_per_node") == 0 and cfg.num_shards == 8
 
 
-def test_a_full_disk_ends_the_run_in_one_line_leaving_whole_csvs_only(corpus, reference, tmp_path, small_disk):
+def test_a_full_disk_ends_the_run_in_one_line_leaving_whole_csvs_only(corpus, reference, tmp_path,
+                                                                     small_disk):  # noqa: F811 - the fixture
     fill(small_disk, leave=12_000)  # room for a clip or two, not for the corpus
     out = small_disk / "out"
     res = analyze(f"source={corpus}", f"output={out}", "workers=1", f"hydra.run.dir={tmp_path / 'h'}")
