@@ -42,6 +42,16 @@ class Analysis:
     frames_announced: int | None = None  # the frame count the video's container announces (None: unknown)
     incomplete: bool = False  # the video ended before the announced frames were read (damaged or cut short)
 
+    @classmethod
+    def collect(cls, run: Any, class_names: list[str]) -> Analysis:
+        """Every frame of a VideoRun (Recognizer.analyze_frames), kept."""
+        analysis = cls(str(run.path), run.fps, 0, 0, list(class_names))
+        analysis.frames.extend(run)
+        analysis.width, analysis.height = run.width, run.height
+        analysis.truncated, analysis.frames_announced, analysis.incomplete = \
+            run.truncated, run.frames_announced, run.incomplete
+        return analysis
+
     def note_source_end(self, source: Any) -> None:
         """Take the announced frame count from the video source once it is read; warn when it fell short."""
         self.frames_announced = getattr(source, "frames_announced", None)

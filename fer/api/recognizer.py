@@ -148,10 +148,4 @@ class Recognizer:
     def analyze(self, video: str | Path, max_frames: int | None = None, sample_fps: float | None = None) -> Analysis:
         """Every frame of a video (or sample_fps frames a second), faces tracked across frames -> an Analysis
         held in memory (rows, CSV, JSON, timeline). For long videos, see `analyze_frames`."""
-        run = self.analyze_frames(video, max_frames, sample_fps)
-        analysis = Analysis(str(video), run.fps, 0, 0, self.class_names)
-        analysis.frames.extend(run)
-        analysis.width, analysis.height = run.width, run.height
-        analysis.truncated, analysis.frames_announced, analysis.incomplete = \
-            run.truncated, run.frames_announced, run.incomplete
-        return analysis
+        return Analysis.collect(self.analyze_frames(video, max_frames, sample_fps), self.class_names)
