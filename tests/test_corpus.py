@@ -183,3 +183,12 @@ def test_a_full_disk_ends_the_run_in_one_line_leaving_whole_csvs_only(corpus, re
     assert res.stderr.strip().splitlines()[-1].startswith("error: no space left on the disk holding")
     written = outputs(out) if out.is_dir() else {}
     assert all(written[name] == outputs(reference)[name] for name in written) and partials(small_disk) == []
+
+
+def test_the_corpus_bench_runs_on_a_tiny_corpus():
+    res = subprocess.run([sys.executable, "bench/corpus.py", "--tiny", "--out", "-", "--peer-python", "/nonexistent"],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    table = [line for line in res.stdout.splitlines() if line.startswith("| every frame") or
+             line.startswith("| sample_fps=5")]
+    assert len(table) == 4 and "skipped all 3 clips" in res.stdout
