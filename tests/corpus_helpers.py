@@ -55,7 +55,7 @@ def make_corpus(root: Path, frames: int = 40) -> Path:
 def outputs(out: Path) -> dict[str, bytes]:
     """Every CSV of a corpus output by its relative path (the summary aside)."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.csv"))
-            if p.name != "summary.csv" and RECORDS not in p.parts}
+            if p.name != "summary.csv" and RECORDS not in p.parts and ".partial" not in p.name}
 
 
 def partials(out: Path) -> list[str]:

@@ -115,6 +115,10 @@ def corpus_output(cfg: dict[str, Any], run_dir: Path) -> Path:
 def analyze_many(cfg: dict[str, Any], run_dir: Path) -> CorpusRun:
     """A corpus into OUT; returns what was done (the summary, the failed clips)."""
     check_live_config(cfg)
+    named = [key for key in ("csv", "plot") if cfg.get(key)]
+    if named:
+        raise ConfigError(f"{' and '.join(named)}= name one video's outputs; a corpus writes a CSV per clip into "
+                          "output=FOLDER (docs/corpus.md)")
     check_corpus_settings(cfg.get("workers"), cfg.get("num_shards", 1), cfg.get("shard", 0), cfg.get("sample_fps"),
                           cfg.get("max_frames"))
     out = corpus_output(cfg, run_dir)
@@ -145,14 +149,16 @@ def main(cfg: DictConfig) -> None:
 
     settings = OmegaConf.to_container(cfg, resolve=True)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    if not is_corpus(settings):
-        analyze_video(settings, run_dir)
-        return
+    corpus = is_corpus(settings)
     try:
         with interrupt_on_signals():
+            if not corpus:
+                analyze_video(settings, run_dir)
+                return
             run = analyze_many(settings, run_dir)
     except KeyboardInterrupt as e:
-        log.warning("stopped (%s): every clip finished so far is kept; run the same command again to do the rest", e)
+        log.warning("stopped (%s): %s", e, "every clip finished so far is kept; run the same command again to do "
+                    "the rest" if corpus else "no CSV or plot was written (an earlier file of the name is as it was)")
         sys.exit(exit_code(e))
     if run.failed and HydraConfig.get().mode != RunMode.MULTIRUN:
         sys.exit(1)
