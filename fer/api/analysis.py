@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -43,10 +43,13 @@ class Analysis:
     incomplete: bool = False  # the video ended before the announced frames were read (damaged or cut short)
 
     @classmethod
-    def collect(cls, run: Any, class_names: list[str]) -> Analysis:
-        """Every frame of a VideoRun (Recognizer.analyze_frames), kept."""
+    def collect(cls, run: Any, class_names: list[str], on_frame: Callable[[int], None] | None = None) -> Analysis:
+        """Every frame of a VideoRun (Recognizer.analyze_frames), kept; on_frame(index) hears of each."""
         analysis = cls(str(run.path), run.fps, 0, 0, list(class_names))
-        analysis.frames.extend(run)
+        for frame in run:
+            if on_frame is not None:
+                on_frame(frame.index)
+            analysis.frames.append(frame)
         analysis.width, analysis.height = run.width, run.height
         analysis.truncated, analysis.frames_announced, analysis.incomplete = \
             run.truncated, run.frames_announced, run.incomplete
