@@ -86,4 +86,4 @@ def claim(out: Path, record: dict[str, Any]) -> None:
         raise ConfigError(f"output={out} holds results made another way ({'; '.join(changed[:4])}); one folder "
                           "never mixes two. Write these to another folder (output=...), or delete "
                           f"{out} to redo every clip this way (docs/corpus.md)")
-    write_atomically(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    write_atomically(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), shared=True)

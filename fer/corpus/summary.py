@@ -42,5 +42,5 @@ def write_summary(out: Path, records: list[ClipRecord], class_names: list[str]) 
     writer.writerow([*FIELDS, *(f"share_{c}" for c in class_names)])
     writer.writerows(summary_row(r, class_names) for r in sorted(records, key=lambda r: r.name))
     path = out / FILE
-    write_atomically(path, buf.getvalue().encode())
+    write_atomically(path, buf.getvalue().encode(), shared=True)  # the last shards may end together
     return path
