@@ -32,14 +32,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def results_settings(pipeline: dict[str, Any], model_path: Path, sample_fps: float | None,
+def results_settings(pipeline: dict[str, Any], model: dict[str, str], sample_fps: float | None,
                      max_frames: int | None) -> dict[str, Any]:
     """What the numbers depend on. The model is named by its bytes (ckpt=null and the bundled file's path
-    are the same model)."""
+    are the same model) and the backend that runs it (classifier.backend=auto picks one by what is
+    installed)."""
     settings = {k: v for k, v in pipeline.items() if k not in (*SPEED_ONLY, "ckpt")}
     settings["classifier"] = {k: v for k, v in pipeline["classifier"].items() if k not in SPEED_ONLY_CLASSIFIER}
-    return {"model_sha256": sha256_of(model_path), "settings": settings, "sample_fps": sample_fps,
-            "max_frames": max_frames, "ferkit_version": package_version()}
+    return {"model_sha256": sha256_of(Path(model["path"])), "backend": model["backend"], "settings": settings,
+            "sample_fps": sample_fps, "max_frames": max_frames, "ferkit_version": package_version()}
 
 
 def package_version() -> str:

@@ -75,7 +75,7 @@ def analyze_corpus(source: str | Path, output: str | Path, settings: dict[str, A
     ensure_writable_folder(out)
     recognizer = Recognizer(settings=settings)
     model = recognizer.model_info
-    results = provenance.results_settings(recognizer.settings, Path(model["path"]), sample_fps, max_frames)
+    results = provenance.results_settings(recognizer.settings, model, sample_fps, max_frames)
     fingerprint = provenance.fingerprint(results)
     provenance.claim(out, provenance.provenance(results, model, {
         "source": str(source), "workers": workers, "num_shards": num_shards, "threads": recognizer.settings["threads"],
