@@ -179,3 +179,22 @@ def test_eval_scores_under_a_progress_bar_when_asked(capsys):
     faces = LabeledImages(torch.zeros(10, 48, 48, dtype=torch.uint8), torch.zeros(10, dtype=torch.long))
     probs, _ = evaluate_split([model], faces, batch_size=4, progress_bar=True)
     assert probs.shape == (10, 7) and "3/3" in capsys.readouterr().err
+
+
+@needs_media
+def test_a_one_video_analyze_stopped_by_sigterm_writes_nothing_and_exits_143(tmp_path):
+    import signal
+
+    csv_path = tmp_path / "a.csv"
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "scripts/analyze.py", f"source={media('WolfgangLanger_Pexels.mp4')}",
+                             f"csv={csv_path}", f"hydra.run.dir={tmp_path / 'run'}"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / ".a.partial.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # rows are being written
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, output[-2000:]
+    assert "Traceback" not in output and "no CSV or plot was written" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
