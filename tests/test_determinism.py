@@ -198,3 +198,27 @@ def test_a_one_video_analyze_stopped_by_sigterm_writes_nothing_and_exits_143(tmp
     assert proc.returncode == 128 + signal.SIGTERM, output[-2000:]
     assert "Traceback" not in output and "no CSV or plot was written" in output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_memory_stays_flat_while_a_long_video_is_written_row_by_row(tmp_path):
+    import gc
+    import tracemalloc
+
+    from fer.api.analysis_writer import AnalysisWriter
+
+    r = Recognizer(detector=FixedDetector([[10, 10, 40, 40]]), settings={"prefetch": False})
+    run = r.analyze_frames(write_video(tmp_path / "long.mp4", frames=1200, size=(96, 72)))
+    held = []
+    tracemalloc.start()
+    try:
+        with AnalysisWriter(tmp_path / "long.csv", r.class_names, "long.mp4", run.fps) as writer:
+            for frame in run:
+                writer.add(frame)
+                if frame.index in (200, 1199):
+                    gc.collect()
+                    held.append(tracemalloc.get_traced_memory()[0])
+            writer.finish(run.frames_announced, run.frames_read, run.incomplete)
+    finally:
+        tracemalloc.stop()
+    assert writer.frames == 1200 and len((tmp_path / "long.csv").read_text().splitlines()) == 1201
+    assert held[1] - held[0] < 64_000  # a thousand frames more: no more than the allocators' noise
