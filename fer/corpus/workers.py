@@ -4,7 +4,8 @@ Workers are spawned (a fresh interpreter: nothing of this process's threads is i
 Ctrl-C, which a terminal sends to every process of the run: the parent stops them itself. A stop (a
 signal, an error) terminates the workers; their clips' partial CSVs are removed, and no clip's final
 name ever holds a partial file (a worker killed outright leaves only its hidden partial file, which
-the next run overwrites). A worker that dies (a crash in a decoder, out of memory) fails its clip only.
+the next run overwrites). A worker that dies (a crash in a decoder, out of memory) takes the pool with it:
+the clips then in flight are `failed` (the next run tries them again) and a new pool does the rest.
 """
 
 from __future__ import annotations
@@ -109,14 +110,16 @@ class Pool:
                 done, _ = wait(self.running, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 self.drain()
                 raise_if_stopped()
+                broken = False
                 for future in done:
                     clip = self.running.pop(future)
                     try:
-                        yield future.result()
+                        record = future.result()
                     except BrokenProcessPool:
-                        yield self.died(clip)
-                if any(isinstance(f.exception(), BrokenProcessPool) for f in self.running if f.done()):
-                    for future in list(self.running):  # the pool is gone: its other clips with it
+                        broken, record = True, self.died(clip)
+                    yield record
+                if broken:  # a worker died and the pool with it: its other clips too; a new pool does the rest
+                    for future in list(self.running):
                         yield self.died(self.running.pop(future))
                     executor.shutdown(wait=True)
                     executor = self.start()
