@@ -192,3 +192,19 @@ def test_the_corpus_bench_runs_on_a_tiny_corpus():
     table = [line for line in res.stdout.splitlines() if line.startswith("| every frame") or
              line.startswith("| sample_fps=5")]
     assert len(table) == 4 and "skipped all 3 clips" in res.stdout
+
+
+def test_a_worker_that_dies_fails_only_the_clips_in_flight_and_the_run_goes_on(corpus, reference, tmp_path):
+    import multiprocessing
+
+    out, run = tmp_path / "out", CorpusRun()
+    records = fer.analyze_corpus(corpus, out, workers=2, run=run)
+    first = next(records)
+    victim = multiprocessing.active_children()[0]  # a worker of the pool, as an out-of-memory kill would
+    os.kill(victim.pid, signal.SIGKILL)
+    rest = list(records)
+    assert sorted(r.name for r in [first, *rest]) == CLIPS and run.summary is not None
+    died = [r.name for r in rest if "worker process died" in r.reason]
+    assert all(outputs(out)[name] == outputs(reference)[name] for name in outputs(out))
+    assert sorted(r.name for r in fer.analyze_corpus(corpus, out, workers=2)) == sorted({"broken.mp4", *died})
+    assert outputs(out) == outputs(reference)

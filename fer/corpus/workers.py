@@ -106,7 +106,12 @@ class Pool:
             while todo or self.running:
                 while todo and len(self.running) < self.workers:  # in flight: one clip per worker
                     clip = todo.popleft()
-                    self.running[executor.submit(work, clip)] = clip
+                    try:
+                        self.running[executor.submit(work, clip)] = clip
+                    except BrokenProcessPool:  # a worker died between two clips
+                        todo.appendleft(clip)
+                        executor.shutdown(wait=True)
+                        executor = self.start()
                 done, _ = wait(self.running, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 self.drain()
                 raise_if_stopped()
