@@ -7,9 +7,10 @@ import platform
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:
+    import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
@@ -33,6 +34,8 @@ def cpu_flags() -> set[str]:
 
 
 def machine_line(threads: int) -> str:
+    import torch  # here, not at the top: the benches of the light install (and their spawned workers) skip it
+
     return (f"{cpu_name()}, {threads} torch threads on {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"torch {torch.__version__}")
 
@@ -41,6 +44,9 @@ def gemm_gflops(dtype: torch.dtype, n: int = 2048, reps: int = 5) -> dict[str, f
     """Best-of-`reps` GFLOPS of one n x n x n product, through the BLAS (`a @ b`) and through oneDNN (the same
     product as a 1x1 convolution, the library the model's convolutions run in). The better of the two is
     the machine's practical peak on these threads: MKL's fp32 matmul reaches only half of oneDNN's on AMD."""
+    import torch
+    import torch.nn.functional as F
+
     a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
     x = torch.randn(1, n, 32, n // 32).to(dtype).contiguous(memory_format=torch.channels_last)
     w = torch.randn(n, n, 1, 1).to(dtype).contiguous(memory_format=torch.channels_last)

@@ -49,10 +49,11 @@ from fer.inference.classifier import (  # noqa: E402
     set_threads,
 )
 from fer.inference.detectors import create_detector  # noqa: E402
+from fer.inference.frame_loop import run_frames  # noqa: E402
 from fer.inference.pipeline import LivePipeline  # noqa: E402
 from fer.inference.sources import Prefetch, open_source  # noqa: E402
 from fer.inference.tracking import FaceTracker  # noqa: E402
-from fer.live.frame_loop import run_frames  # noqa: E402
+from fer.live.render import render  # noqa: E402
 
 MEDIA = Path(os.environ.get("FER_MEDIA", ROOT.parent / "shared" / "media"))
 SOURCE = MEDIA / "WolfgangLanger_Pexels.mp4"
@@ -119,7 +120,7 @@ def measure(name: str, classifier: EmotionClassifier, video: Path, frames: int |
     pipe = LivePipeline(create_detector(det_name, **kwargs), classifier, FaceTracker(), detect_every=every,
                         stagger=stagger)
     with open_source(str(video)) as warm:  # first calls build nets and caches: not timed
-        for _ in run_frames(pipe, warm, max_frames=6):
+        for _ in run_frames(pipe, warm, render, max_frames=6):
             pass
     pipe.reset()
     source = open_source(str(video))
@@ -127,7 +128,7 @@ def measure(name: str, classifier: EmotionClassifier, video: Path, frames: int |
     rows, frame_ms, labelled, calls = [], [], 0, 0
     with source:
         start, cpu_main, cpu_all = time.perf_counter(), time.thread_time(), time.process_time()
-        for step in run_frames(pipe, source, max_frames=frames):
+        for step in run_frames(pipe, source, render, max_frames=frames):
             rows.append([step.result.timings.get(s, 0.0) for s in STAGES])
             frame_ms.append(step.frame_ms)
             labelled += bool(step.result.faces)

@@ -1,12 +1,12 @@
 """Facial-expression recognition on FER-2013: data, models, training, reports and live inference.
 
-`fer.Recognizer` (the Python API, fer.api.recognizer) is imported on first use, so `import fer`
-stays light.
+`fer.Recognizer` (the Python API, fer.api.recognizer) and `fer.analyze_corpus` (fer.corpus.run) are imported
+on first use, so `import fer` stays light.
 """
 
 from fer.constants import CLASSES, IMAGE_SIZE, NUM_CLASSES
 
-__all__ = ["CLASSES", "IMAGE_SIZE", "NUM_CLASSES", "Recognizer"]
+__all__ = ["CLASSES", "IMAGE_SIZE", "NUM_CLASSES", "Recognizer", "analyze_corpus"]
 __version__ = "0.1.0"
 
 
@@ -15,4 +15,8 @@ def __getattr__(name: str):
         from fer.api.recognizer import Recognizer
 
         return Recognizer
+    if name == "analyze_corpus":
+        from fer.corpus.run import analyze_corpus
+
+        return analyze_corpus
     raise AttributeError(f"module 'fer' has no attribute {name!r}")

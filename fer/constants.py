@@ -10,6 +10,9 @@ IMAGE_SIZE = 48
 
 # Image files every reader and source accepts (lower-case suffixes).
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".webp", ".tif", ".tiff")
+# Video files a corpus run looks for in a folder (lower-case suffixes; OpenCV's FFmpeg reads them all).
+VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv",
+                                   ".flv", ".ts", ".mts", ".m2ts", ".3gp", ".ogv")
 
 # fer2013.csv labels: 0=Angry 1=Disgust 2=Fear 3=Happy 4=Sad 5=Surprise 6=Neutral.
 CSV_LABEL_TO_CLASS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")

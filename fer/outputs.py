@@ -148,9 +148,12 @@ def output_error(err: OSError, path: Path) -> OutputError:
     return OutputError(f"cannot write {path}: {err.strerror or err}; {kept}")
 
 
-def partial_path(path: Path) -> Path:
-    """Where `path` is written until it is complete: hidden, same folder, same suffix (codecs go by it)."""
-    return path.with_name(f".{path.stem}.partial{path.suffix}")
+def partial_path(path: Path, shared: bool = False) -> Path:
+    """Where `path` is written until it is complete: hidden, same folder, same suffix (codecs go by it).
+    shared: other processes may write the same file at the same time (the jobs of a sharded corpus run),
+    so each writes a partial file of its own; the last rename wins, and each is whole."""
+    tag = f".{os.getpid()}" if shared else ""
+    return path.with_name(f".{path.stem}{tag}.partial{path.suffix}")
 
 
 def fsync_file(path: Path) -> None:
@@ -180,10 +183,10 @@ class PendingFile:
     committed. `discard()` removes the partial file; both are no-ops once committed.
     """
 
-    def __init__(self, final: str | Path):
+    def __init__(self, final: str | Path, shared: bool = False):
         self.final = Path(final)
         self.direct = is_sink(self.final)
-        self.path = self.final if self.direct else partial_path(self.final)
+        self.path = self.final if self.direct else partial_path(self.final, shared)
         self.done = False
 
     def open(self, mode: str = "w", **kwargs: Any) -> IO:
@@ -244,11 +247,12 @@ class PendingFile:
 
 
 @contextmanager
-def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
+def atomic_open(path: str | Path, mode: str = "w", shared: bool = False, **kwargs: Any) -> Iterator[IO]:
     """`with atomic_open(path) as f:` writes a partial file and renames it to `path` only when the block
     ends normally and the data is on disk. Any exception (Ctrl-C included) removes the partial file; a
-    write error becomes an OutputError. FERErrors raised inside the block pass through unchanged."""
-    pending = PendingFile(path)
+    write error becomes an OutputError. FERErrors raised inside the block pass through unchanged.
+    shared: see partial_path."""
+    pending = PendingFile(path, shared)
     f = pending.open(mode, **kwargs)
     try:
         yield f
@@ -263,9 +267,9 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
     pending.commit()
 
 
-def write_atomically(path: str | Path, data: bytes) -> None:
+def write_atomically(path: str | Path, data: bytes, shared: bool = False) -> None:
     """Write bytes whole or not at all (see atomic_open)."""
-    with atomic_open(path, "wb") as f:
+    with atomic_open(path, "wb", shared) as f:
         f.write(data)
 
 

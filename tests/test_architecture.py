@@ -12,13 +12,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fer"
 # Bottom to top. Subpackages on one rung are siblings and must not import each other.
 LAYERS = [
     {"constants", "errors"},
-    {"numbers", "outputs"},
+    {"numbers", "outputs", "signals", "progress"},
     {"data", "models"},
     {"checkpoints"},
     {"evaluation"},
     {"training", "inference"},
     {"api"},
-    {"live", "service"},
+    {"live", "service", "corpus"},
     {"cli"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

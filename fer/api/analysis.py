@@ -1,31 +1,33 @@
-"""A video's per-frame, per-face predictions: rows for a CSV, JSON for the service, a timeline plot."""
+"""A video's per-frame, per-face predictions: rows for a CSV, JSON for the service, a timeline plot.
+
+`Analysis` holds every frame in memory (the service's answer, a short clip in a notebook);
+`fer.api.analysis_writer.AnalysisWriter` writes the same rows as the frames come, for videos of any length.
+"""
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
-from collections.abc import Iterator
-from contextlib import suppress
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from fer.api.faces import Face
-from fer.outputs import PendingFile, atomic_open, check_destination, output_error
+from fer.api.analysis_writer import AnalysisWriter
+from fer.api.rows import (  # noqa: F401 - AnalyzedFrame and the suffixes are part of this API
+    CSV_SUFFIXES,
+    PLOT_SUFFIXES,
+    AnalyzedFrame,
+    columns,
+    frame_rows,
+    incomplete_note,
+    write_header,
+    write_rows,
+)
+from fer.errors import MissingExtraError
+from fer.outputs import check_destination
 
 log = logging.getLogger(__name__)
-
-CSV_SUFFIXES = (".csv",)
-PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")  # formats matplotlib writes from the suffix
-ROW_FIELDS = ("frame", "time_s", "track_id", "x", "y", "width", "height", "label", "confidence")
-
-
-@dataclass(frozen=True)
-class AnalyzedFrame:
-    index: int
-    time_s: float
-    faces: list[Face]
 
 
 @dataclass
@@ -40,6 +42,19 @@ class Analysis:
     frames_announced: int | None = None  # the frame count the video's container announces (None: unknown)
     incomplete: bool = False  # the video ended before the announced frames were read (damaged or cut short)
 
+    @classmethod
+    def collect(cls, run: Any, class_names: list[str], on_frame: Callable[[int], None] | None = None) -> Analysis:
+        """Every frame of a VideoRun (Recognizer.analyze_frames), kept; on_frame(index) hears of each."""
+        analysis = cls(str(run.path), run.fps, 0, 0, list(class_names))
+        for frame in run:
+            if on_frame is not None:
+                on_frame(frame.index)
+            analysis.frames.append(frame)
+        analysis.width, analysis.height = run.width, run.height
+        analysis.truncated, analysis.frames_announced, analysis.incomplete = \
+            run.truncated, run.frames_announced, run.incomplete
+        return analysis
+
     def note_source_end(self, source: Any) -> None:
         """Take the announced frame count from the video source once it is read; warn when it fell short."""
         self.frames_announced = getattr(source, "frames_announced", None)
@@ -49,38 +64,40 @@ class Analysis:
 
     @property
     def incomplete_note(self) -> str:
-        return (f"{Path(self.source).name} announces {self.frames_announced} frames but only "
-                f"{len(self.frames)} could be read (damaged or cut short): "
-                "the analysis covers the frames read")
+        return incomplete_note(self.source, self.frames_announced, len(self.frames))
 
     @property
     def track_ids(self) -> list[int]:
         return sorted({f.track_id for fr in self.frames for f in fr.faces})
 
+    @property
+    def duration_s(self) -> float:
+        """Seconds of video the analysis covers (to the end of its last frame)."""
+        return (self.frames[-1].index + 1) / self.fps if self.frames and self.fps else 0.0
+
     def records(self) -> Iterator[dict[str, Any]]:
-        """One flat row per frame and tracked face (pandas.DataFrame(analysis.records()) if you like)."""
+        """One flat row per frame and tracked face."""
         for fr in self.frames:
-            for face in fr.faces:
-                x, y, w, h = face.box
-                row = {"frame": fr.index, "time_s": round(fr.time_s, 4), "track_id": face.track_id,
-                       "x": x, "y": y, "width": w, "height": h, "label": face.label,
-                       "confidence": round(face.confidence, 5)}
-                row.update({c: round(face.probabilities[c], 5) for c in self.class_names})
-                yield row
+            yield from frame_rows(fr, self.class_names)
 
     @property
     def columns(self) -> list[str]:
-        return [*ROW_FIELDS, *self.class_names]
+        return columns(self.class_names)
+
+    def to_dataframe(self):
+        """The rows as a pandas DataFrame, columns in the CSV's order (pandas is not a dependency of ferkit)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise MissingExtraError("Analysis.to_dataframe needs pandas: pip install pandas "
+                                    "(or read the rows as dicts with Analysis.records())") from None
+        return pd.DataFrame(list(self.records()), columns=self.columns)
 
     def write_csv(self, stream: IO[str]) -> None:
-        """The rows under a header line. An incomplete video (fewer frames read than announced) puts one
-        `# incomplete: ...` line first, so a reader that ignores it fails loudly instead of taking a
-        partial analysis for a whole one; pandas reads it with `read_csv(path, comment="#")`."""
-        if self.incomplete:
-            stream.write(f"# incomplete: {self.incomplete_note}\n")
-        writer = csv.DictWriter(stream, fieldnames=self.columns)
-        writer.writeheader()
-        writer.writerows(self.records())
+        """The rows under a header line, as AnalysisWriter writes them (an incomplete video's note first)."""
+        write_header(stream, self.class_names, self.incomplete_note if self.incomplete else None)
+        for fr in self.frames:
+            write_rows(stream, fr, self.class_names)
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
         """Write the rows to `path` (whole or not at all, see fer.outputs); with no path, return the CSV text."""
@@ -88,35 +105,19 @@ class Analysis:
             buf = io.StringIO()
             self.write_csv(buf)
             return buf.getvalue()
-        path = check_destination(path, "csv", CSV_SUFFIXES)
-        with atomic_open(path, "w", newline="") as f:
-            self.write_csv(f)
+        self.save(path, None)
         return None
 
     def save(self, csv_path: str | Path, plot_path: str | Path | None, min_frames: int = 5,
              max_panels: int = 8) -> None:
         """Write the CSV and the timeline (None: no plot) together: when either cannot be written whole (a
         full disk), neither replaces an earlier file of its name."""
-        csv_path = check_destination(csv_path, "csv", CSV_SUFFIXES)
-        if plot_path is not None:
-            plot_path = check_destination(plot_path, "plot", PLOT_SUFFIXES)
-        table = PendingFile(csv_path)
-        stream = table.open("w", newline="")
-        try:
-            try:
-                self.write_csv(stream)
-            except OSError as e:
-                raise output_error(e, csv_path) from None
-            table.close_file(stream)  # flushed and fsync'ed: a full disk shows here, before the plot is kept
-            table.seal()
-            if plot_path is not None:
-                self.plot_timeline(plot_path, min_frames=min_frames, max_panels=max_panels)
-        except BaseException:
-            with suppress(OSError):
-                stream.close()
-            table.discard()
-            raise
-        table.commit()
+        writer = AnalysisWriter(csv_path, self.class_names, self.source, self.fps, plot_path,
+                                min_frames=min_frames, max_panels=max_panels)
+        with writer:
+            for fr in self.frames:
+                writer.add(fr)
+            writer.finish(self.frames_announced, len(self.frames), self.incomplete)
 
     def to_dict(self, crops: bool = False) -> dict[str, Any]:
         return {
@@ -134,7 +135,10 @@ class Analysis:
         Tracks seen on fewer than `min_frames` frames (brief false detections) are left out, and at most
         `max_panels` of the longest tracks are drawn.
         """
-        from fer.api.timeline import plot_timeline
+        from fer.api.timeline import Timeline
 
         path = check_destination(path, "plot", PLOT_SUFFIXES)
-        return plot_timeline(self, path, min_frames=min_frames, max_panels=max_panels)
+        timeline = Timeline(self.class_names)
+        for fr in self.frames:
+            timeline.add(fr)
+        return timeline.plot(path, self.source, self.duration_s, min_frames=min_frames, max_panels=max_panels)

@@ -4,6 +4,7 @@
     r = fer.Recognizer()                        # bundled model, the webcam's default detector
     faces = r.predict("photo.jpg")              # [Face(box=..., label='happy', confidence=0.91, ...)]
     a = r.analyze("clip.mp4"); a.to_csv("clip.csv"); a.plot_timeline("timeline.png")
+    a.to_dataframe()                            # the rows in pandas, where pandas is installed
 
 It runs the one live pipeline (`fer.inference.build.build_pipeline`): detector, the training preprocessing,
 the classifier, and per-face tracking with smoothing for videos and streams.
@@ -19,16 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from fer.api.analysis import Analysis, AnalyzedFrame
+from fer.api.analysis import Analysis
 from fer.api.faces import Face
 from fer.api.settings import live_settings
+from fer.api.video_run import VideoRun
 from fer.errors import SourceError
 from fer.inference.build import build_pipeline
 from fer.inference.images import to_bgr
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import open_video
 from fer.inference.tracking import FaceTracker
-from fer.numbers import whole_number
+from fer.numbers import positive_number, whole_number
 
 __all__ = ["Analysis", "Face", "Recognizer", "Stream"]
 
@@ -36,12 +38,15 @@ __all__ = ["Analysis", "Face", "Recognizer", "Stream"]
 class Stream:
     """Consecutive frames of one video or camera: faces are tracked and each keeps its own smoothing.
 
-    Two streams never share tracks; they share the recognizer's detector and model.
+    Two streams never share tracks; they share the recognizer's detector and model. live=True (a camera's
+    frames) takes each staggered classification as soon as it is ready; live=False (frames of a file)
+    applies it at a fixed frame, so the results do not depend on the machine's load.
     """
 
-    def __init__(self, recognizer: Recognizer):
+    def __init__(self, recognizer: Recognizer, live: bool = True):
         self._recognizer = recognizer
         self.pipeline = recognizer.new_pipeline()
+        self.live = live
         self.frames = 0
 
     def process(self, image: Any) -> list[Face]:
@@ -50,7 +55,7 @@ class Stream:
     def process_result(self, frame: np.ndarray) -> tuple[list[Face], FrameResult]:
         """A BGR frame -> (faces, the pipeline's FrameResult with per-stage timings)."""
         with self._recognizer.lock:
-            result = self.pipeline.process(frame)
+            result = self.pipeline.process(frame, live=self.live)
         self.frames += 1
         return [Face.from_result(f, result.class_names) for f in result.faces], result
 
@@ -117,8 +122,8 @@ class Recognizer:
         return LivePipeline(still.detector, still.classifier, tracker, detect_every=still.skipper.detect_every,
                             stagger=still.stagger)
 
-    def stream(self) -> Stream:
-        return Stream(self)
+    def stream(self, live: bool = True) -> Stream:
+        return Stream(self, live)
 
     def predict(self, image: Any) -> list[Face]:
         """Every face in one image: a path, encoded bytes, a BGR or gray numpy array, or a PIL image."""
@@ -128,33 +133,32 @@ class Recognizer:
             result = self._still.process(frame, 0, still=True)
         return [Face.from_result(f, result.class_names) for f in result.faces]
 
-    def analyze(self, video: str | Path, max_frames: int | None = None,
-                on_frame: Callable[[int], None] | None = None) -> Analysis:
-        """Every frame of a video, faces tracked across frames -> an Analysis (rows, CSV, timeline).
+    def analyze_frames(self, video: str | Path, max_frames: int | None = None,
+                       sample_fps: float | None = None) -> VideoRun:
+        """A video's frames as they are analysed (iterate once for AnalyzedFrames), faces tracked across
+        frames; nothing is kept, so `AnalysisWriter` or your own loop can go through hours of video.
 
-        on_frame: called with each frame's index before the frame is analysed; an exception it raises ends
-        the analysis (the service stops so when its client has gone).
-        """
+        sample_fps: analyse that many frames per second of video, skipping the others (None: every frame).
+        The results depend on the frames, model and settings alone: never on the machine's load."""
         if not isinstance(video, (str, os.PathLike)):
             raise SourceError(f"analyze reads a video file: pass its path, not a {type(video).__name__} "
                               "(write bytes to a file first)")
         whole_number(max_frames, "max_frames", 1, allow_none=True)
+        if sample_fps is not None:
+            positive_number(sample_fps, "sample_fps")
         path = Path(video).expanduser()
         if not path.is_file():
             raise SourceError(f"video not found: {path}")
-        source = open_video(path)
-        stream = self.stream()
-        analysis = Analysis(str(video), source.fps, 0, 0, self.class_names)
-        with source:
-            for frame in source:
-                analysis.height, analysis.width = frame.image.shape[:2]
-                if max_frames is not None and frame.index >= max_frames:
-                    analysis.truncated = True
-                    break
-                if on_frame is not None:
-                    on_frame(frame.index)
-                faces, _ = stream.process_result(frame.image)
-                analysis.frames.append(AnalyzedFrame(frame.index, frame.index / source.fps, faces))
-            analysis.note_source_end(source)  # frames announced vs read: a damaged video is flagged
-        return analysis
+        source = open_video(path, sample_fps=sample_fps)
+        return VideoRun(self.new_pipeline(), source, path, max_frames, prefetch=bool(self.settings["prefetch"]),
+                        guard=self.lock)
 
+    def analyze(self, video: str | Path, max_frames: int | None = None, sample_fps: float | None = None,
+                on_frame: Callable[[int], None] | None = None) -> Analysis:
+        """Every frame of a video (or sample_fps frames a second), faces tracked across frames -> an Analysis
+        held in memory (rows, CSV, JSON, timeline). For long videos, see `analyze_frames`.
+
+        on_frame: called with each frame's index as it is analysed; an exception it raises ends the analysis
+        (the service stops so when its client has gone).
+        """
+        return Analysis.collect(self.analyze_frames(video, max_frames, sample_fps), self.class_names, on_frame)

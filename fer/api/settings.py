@@ -16,7 +16,8 @@ from typing import Any
 from fer.inference.conf_files import detector_settings, load_conf
 
 # Keys of conf/webcam.yaml that say where runs go or what the window shows, not how frames are read.
-NOT_PIPELINE = ("paths", "task_name", "ui", "camera", "source", "headless", "output", "jsonl", "max_frames")
+NOT_PIPELINE = ("paths", "task_name", "ui", "camera", "source", "headless", "output", "jsonl", "max_frames",
+                "progress")
 # Config groups of webcam.yaml's defaults list that configure the pipeline (paths and hydra place run folders).
 PIPELINE_GROUPS = ("detector",)
 

@@ -107,7 +107,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     data, class_names = load_faces(cfg)
     start, cpu = time.perf_counter(), time.process_time()
     probs, targets = evaluate_split(models, data.faces, cfg.tta, batch_size=cfg.data.eval_batch_size,
-                                    data_classes=class_names)
+                                    data_classes=class_names, progress_bar=cfg.get("progress"))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     history, train_command = run_context(paths)
     report = write_report(

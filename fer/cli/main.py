@@ -16,7 +16,7 @@ COMMANDS = {
     "eval": "score checkpoints, an ensemble or the bundled model on a split; writes a report",
     "webcam": "live recognition from a camera, video, image or folder; window or headless=true",
     "serve": "the REST/WebSocket service and browser demo (FastAPI on uvicorn)",
-    "analyze": "a video -> per-frame, per-face probabilities (CSV) and a timeline plot (PNG)",
+    "analyze": "a video -> per-frame, per-face probabilities (CSV) and a timeline (PNG); a corpus of videos",
     "export": "a checkpoint -> ONNX (fp32/int8) or a weights-only bundle (its own --options)",
     "search": "Optuna hyperparameter search over training runs (needs ferkit[optuna])",
 }

@@ -7,6 +7,7 @@ checkpoint on the same faces gives the same numbers whichever path scored it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +20,7 @@ from fer.constants import CLASSES
 from fer.data.preprocess import model_input_batches
 from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError, ConfigError
+from fer.progress import progress
 
 TTA_MODES = ("none", "flip", "tencrop")
 
@@ -98,7 +100,7 @@ class Scorer(Protocol):
 @torch.inference_mode()
 def evaluate_split(
     models: Sequence[LoadedModel | Scorer], faces: LabeledImages, tta: str = "none", batch_size: int = 512,
-    data_classes: Sequence[str] = CLASSES,
+    data_classes: Sequence[str] = CLASSES, progress_bar: bool | None = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean fp32 probabilities over the ensemble (and TTA views) for every face, in the data's class order.
 
@@ -109,7 +111,9 @@ def evaluate_split(
     nets = [m.net.float().eval() if isinstance(m, LoadedModel) else m for m in models]
     device = next(nets[0].parameters()).device if isinstance(nets[0], torch.nn.Module) else torch.device("cpu")
     probs = []
-    for x in model_input_batches(faces.images, batch_size, device):
+    batches = model_input_batches(faces.images, batch_size, device)
+    for x in progress(batches, total=math.ceil(len(faces.labels) / batch_size), enabled=progress_bar, unit="batch",
+                      desc="scoring"):
         p = torch.stack([predict_probs(net, x, tta)[:, order.to(device)] for net, order in zip(nets, orders, strict=True)])
         probs.append(p.mean(0).cpu())
     if not probs:

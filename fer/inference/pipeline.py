@@ -90,10 +90,14 @@ def classify_worker() -> ThreadPoolExecutor:
 
 class LivePipeline:
     """stagger: with detect_every >= 2, a detection frame's faces are classified on a worker thread
-    while the loop goes on (ONNX Runtime and PyTorch release the GIL while they compute), and their
-    labels arrive with the first frame after it that finds them ready, at the latest the next detection
-    frame: a few frames of label latency for classification overlapping detection, drawing and decoding
-    on the other core. While no face is tracked, and for still images, faces are classified at once."""
+    while the loop goes on (ONNX Runtime and PyTorch release the GIL while they compute), so
+    classification overlaps detection, drawing and decoding on the other core. While no face is tracked,
+    and for still images, faces are classified at once.
+
+    When the labels arrive depends on `live`, given with each frame. Frames of a file (live=False) take
+    them at the next detection frame, after its detection, waiting for them when they are late: the
+    results are a function of the frames alone, whatever the machine's load. A camera's frames
+    (live=True) take them on the first frame that finds them ready, at the latest that same point."""
 
     def __init__(self, detector: FaceDetector, classifier: EmotionClassifier,
                  tracker: FaceTracker | None = None, detect_every: int = 2, stagger: bool = False):
@@ -119,7 +123,8 @@ class LivePipeline:
         self._index = 0
         self._frame_size = None
 
-    def process(self, frame: np.ndarray, index: int | None = None, still: bool = False) -> FrameResult:
+    def process(self, frame: np.ndarray, index: int | None = None, still: bool = False,
+                live: bool = False) -> FrameResult:
         # Another frame size (a camera switched, a phone turned): the tracks' boxes belong to the old frames.
         resized = self._frame_size is not None and frame.shape[:2] != self._frame_size
         if resized:
@@ -129,7 +134,7 @@ class LivePipeline:
         self._index = index + 1
         t = {s: 0.0 for s in STAGES if s not in ("decode", "render")}
         detected = still or resized or self.skipper.should_detect(index)
-        if self._pending is not None and not detected and self._pending[2].done():
+        if live and self._pending is not None and not detected and self._pending[2].done():
             self._apply_pending(t)
         if detected:
             t0 = time.perf_counter()
@@ -153,8 +158,8 @@ class LivePipeline:
         return FrameResult(index, faces, self.class_names, detected, t)
 
     def _apply_pending(self, t: dict[str, float]) -> None:
-        """The last detection's faces, classified meanwhile on the worker: taken once ready, and at the
-        latest at the next detection (before its own faces), so at most one classification is in flight
+        """The last detection's faces, classified meanwhile on the worker: at the next detection (before
+        its own faces), or earlier once ready for live frames, so at most one classification is in flight
         and the tracker sees detections in order. Only the wait for it counts as classify time."""
         (index, boxes, probs, crops), self._pending = self._pending, None
         self._classify(index, boxes, probs.result, crops, t)

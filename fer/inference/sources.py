@@ -51,14 +51,23 @@ class FrameSource:
         self.close()
 
 
+def kept_count(frames: int, fps: float, sample_fps: float | None) -> int:
+    """How many of a video's first `frames` frames sample_fps keeps (see CaptureSource.keeps)."""
+    if not sample_fps or sample_fps >= fps or frames <= 0:
+        return max(frames, 0)
+    return int((frames - 1) * (sample_fps / fps)) + 1
+
+
 class CaptureSource(FrameSource):
     """A camera or a video file through an OpenCV-style capture (read() -> (ok, frame))."""
 
-    def __init__(self, capture: Any, kind: str, name: str, first: np.ndarray, path: Path | None = None):
+    def __init__(self, capture: Any, kind: str, name: str, first: np.ndarray, path: Path | None = None,
+                 sample_fps: float | None = None):
         self.capture, self.kind, self.name, self.path = capture, kind, name, path
         self.live = kind == "camera"
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0)
         self.fps = fps if 1 <= fps <= 240 else 30.0
+        self.sample_fps = sample_fps if sample_fps and sample_fps < self.fps else None  # None: every frame
         self._first = first
         # A file's container says how many frames it holds; a damaged file ends sooner (OpenCV just stops).
         announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "video" else 0
@@ -71,6 +80,17 @@ class CaptureSource(FrameSource):
         """True when the video ended before the frames its container announces were read."""
         return self.ended and self.frames_announced is not None and self.frames_read < self.frames_announced
 
+    def keeps(self, index: int) -> bool:
+        """With sample_fps, the first frame of each 1/sample_fps-second slot of the video is kept."""
+        if self.sample_fps is None or index == 0:
+            return True
+        slot = self.sample_fps / self.fps
+        return int(index * slot) != int((index - 1) * slot)
+
+    def kept_of(self, frames: int) -> int:
+        """How many of the first `frames` frames `keeps`."""
+        return kept_count(frames, self.fps, self.sample_fps)
+
     def __iter__(self) -> Iterator[Frame]:
         index = 0
         frame = self._first
@@ -79,6 +99,13 @@ class CaptureSource(FrameSource):
             self.frames_read = index + 1
             yield Frame(index, frame, f"{self.kind}:{index}")
             index += 1
+            while not self.keeps(index):
+                # grab() moves past a frame without converting and copying it out, as read() would
+                if not self.capture.grab():
+                    self.ended = True
+                    return
+                self.frames_read = index + 1
+                index += 1
             ok, frame = self.capture.read()
             if not ok:
                 frame = None
@@ -128,7 +155,9 @@ def open_camera(index: int, fallback: Sequence[int] = (1, 2, 3), width: int | No
                       "or source=folder/ (add headless=true output=out.mp4 where there is no display).")
 
 
-def open_video(path: str | Path, factory: Callable[[str], Any] = cv2.VideoCapture) -> CaptureSource:
+def open_video(path: str | Path, factory: Callable[[str], Any] = cv2.VideoCapture,
+               sample_fps: float | None = None) -> CaptureSource:
+    """A video file; sample_fps=N yields N frames per second of video (None: every frame)."""
     path = Path(path)
     cap = factory(str(path))
     if cap is None or not cap.isOpened():
@@ -138,7 +167,7 @@ def open_video(path: str | Path, factory: Callable[[str], Any] = cv2.VideoCaptur
     if not ok or frame is None:
         cap.release()
         raise SourceError(f"{path} opened but no frame could be read from it (empty or damaged video)")
-    return CaptureSource(cap, "video", path.name, frame, path)
+    return CaptureSource(cap, "video", path.name, frame, path, sample_fps)
 
 
 class ImageSource(FrameSource):

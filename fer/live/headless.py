@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,10 @@ import numpy as np
 
 from fer.constants import IMAGE_SUFFIXES
 from fer.errors import ConfigError, OutputError
+from fer.inference.frame_loop import run_frames
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import FrameSource
-from fer.live.frame_loop import run_frames
-from fer.live.render import DEFAULT_STYLE, RenderStyle
+from fer.live.render import DEFAULT_STYLE, RenderStyle, render
 from fer.live.sinks import VIDEO_CODECS, ImageSink, VideoSink
 from fer.outputs import (
     PendingFile,
@@ -29,6 +30,7 @@ from fer.outputs import (
     is_sink,
     output_error,
 )
+from fer.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +148,19 @@ def note_source_end(summary: HeadlessSummary, source: FrameSource) -> None:
                     getattr(source, "frames_read", summary.frames))
 
 
+def frames_to_come(source: FrameSource, max_frames: int | None) -> int | None:
+    """What the progress bar counts to: the images of a folder, the frames a video announces."""
+    paths = getattr(source, "paths", None)
+    total = len(paths) if paths is not None else getattr(source, "frames_announced", None)
+    return total if max_frames is None or total is None else min(total, max_frames)
+
+
 def run_headless(pipeline: LivePipeline, source: FrameSource, output: str | Path,
                  jsonl: str | Path | None = None, style: RenderStyle = DEFAULT_STYLE,
-                 max_frames: int | None = None, inputs: Sequence[tuple[str, Path]] = ()) -> HeadlessSummary:
+                 max_frames: int | None = None, inputs: Sequence[tuple[str, Path]] = (),
+                 progress_bar: bool | None = None) -> HeadlessSummary:
     """Write the annotated media and the JSONL. `inputs`: other files the run reads (the checkpoint),
-    which no output may overwrite. An interrupted run (Ctrl-C, SIGTERM) keeps what it wrote; a failed
+    which no output may overwrite; progress_bar: over a video or a folder, see fer.progress. An interrupted run (Ctrl-C, SIGTERM) keeps what it wrote; a failed
     one (a write error, a full disk, a bug) leaves any earlier file of the same name untouched."""
     out, jsonl_path = output_paths(output, source, jsonl)
     sink = ImageSink(out) if source.kind == "images" else VideoSink(out, source.fps)
@@ -161,7 +171,10 @@ def run_headless(pipeline: LivePipeline, source: FrameSource, output: str | Path
     start = last = time.perf_counter()
     try:
         try:
-            for step in run_frames(pipeline, source, style, max_frames):
+            steps = run_frames(pipeline, source, partial(render, style=style), max_frames)
+            for step in progress(steps, total=frames_to_come(source, max_frames), unit="frame",
+                                 desc=getattr(source, "name", source.kind),
+                                 enabled=False if source.live else progress_bar):
                 sink.write(step.canvas, step.frame.name)
                 record = frame_record(step.result, step.frame.index, step.frame.name)
                 write_line(lines, record, jsonl_path)

@@ -16,7 +16,7 @@ from fer.inference.build import build_pipeline
 from fer.inference.sources import Prefetch, open_source
 from fer.live.config_checks import check_live_config
 from fer.live.render import RenderStyle
-from fer.live.signals import exit_code, interrupt_on_signals
+from fer.signals import exit_code, interrupt_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def run(cfg: dict[str, Any]) -> int:
         with source, interrupt_on_signals():
             if headless:
                 s = run_headless(pipeline, source, cfg["output"], cfg.get("jsonl"), style, cfg.get("max_frames"),
-                                 inputs=checkpoint)
+                                 inputs=checkpoint, progress_bar=cfg.get("progress"))
                 announced = f" of {s.frames_announced} announced" if s.frames_announced else ""
                 log.info("%d frames%s (%d with a face) -> %s and %s; labels: %s", s.frames, announced,
                          s.frames_with_faces, s.output, s.jsonl, s.labels or "none")
@@ -62,6 +62,6 @@ def run(cfg: dict[str, Any]) -> int:
             else:
                 ui = cfg.get("ui") or {}
                 run_window(pipeline, source, style, ui.get("screenshot_dir", "screenshots"), cfg.get("max_frames"))
-    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.live.signals): outputs are final
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.signals): outputs are final
         return exit_code(e)
     return 0

@@ -8,16 +8,17 @@ import os
 import sys
 import time
 from enum import Enum
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from fer.errors import DisplayError, OutputError
+from fer.inference.frame_loop import run_frames
 from fer.inference.pipeline import LivePipeline
 from fer.inference.sources import FrameSource
-from fer.live.frame_loop import run_frames
-from fer.live.render import DEFAULT_STYLE, RenderStyle
+from fer.live.render import DEFAULT_STYLE, RenderStyle, render
 from fer.outputs import ensure_writable_folder, save_atomically
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def run_window(pipeline: LivePipeline, source: FrameSource, style: RenderStyle =
     still = source.kind == "images"
     shown = 0
     try:
-        for step in run_frames(pipeline, source, style, max_frames):
+        for step in run_frames(pipeline, source, partial(render, style=style), max_frames):
             cv2.imshow(WINDOW, step.canvas)
             shown += 1
             paused = False
