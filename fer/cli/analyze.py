@@ -12,12 +12,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from fer.api.analysis import CSV_SUFFIXES, PLOT_SUFFIXES
 from fer.api.recognizer import Recognizer
-from fer.cli.entrypoint import exit_on_user_error
+from fer.cli.entrypoint import hydra_command
 from fer.errors import SourceError, require_extra
 from fer.inference.sources import check_readable_kind
 from fer.live.config_checks import check_live_config
@@ -80,8 +79,7 @@ def analyze_video(cfg: dict[str, Any], run_dir: Path) -> tuple[Path, Path | None
     return csv_path, plot_path
 
 
-@hydra.main(version_base="1.3", config_path="pkg://fer.conf", config_name="analyze")
-@exit_on_user_error
+@hydra_command("analyze")
 def main(cfg: DictConfig) -> None:
     """`ferkit analyze source=clip.mp4 [csv=out.csv plot=timeline.png]`, plus any `ferkit webcam` override."""
     from hydra.core.hydra_config import HydraConfig

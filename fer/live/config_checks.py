@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fer.api.settings import check_settings, webcam_part
 from fer.errors import ConfigError, require_extra
 from fer.numbers import fraction, positive_number, whole_number
 
@@ -33,7 +34,8 @@ def check_device(device: Any) -> str:
 
 
 def check_live_config(cfg: dict[str, Any]) -> None:
-    """Raise ConfigError naming the first bad value of the webcam config."""
+    """Raise ConfigError naming the first bad key or value of the webcam config."""
+    check_settings(webcam_part(cfg))  # `smoothing=3` or `+smoothing.ema_alpah=0.3`, as the Python API refuses
     whole_number(cfg.get("max_frames"), "max_frames", 1, allow_none=True)
     whole_number(cfg.get("threads"), "threads", 1, allow_none=True)
     whole_number((cfg.get("classifier") or {}).get("threads", 1), "classifier.threads", 1)

@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
-from fer.numbers import fraction, positive_number, whole_number
+from fer.numbers import fraction, positive_number, unknown_setting, whole_number
 from fer.training.module import FERModule
 
 MODEL_KEYS = ("name", "kwargs", "channels_last", "pretrained")
@@ -47,10 +47,9 @@ def check_value_type(name: str, value: Any, default: Any) -> None:
 
 
 def check_group_keys(group: str, keys: list[str], valid: list[str]) -> None:
-    unknown = [k for k in keys if k not in valid]
-    if unknown:
-        raise ConfigError(f"{group} has no setting {', '.join(unknown)}; valid {group} settings: "
-                          f"{', '.join(sorted(valid))}")
+    for key in keys:
+        if key not in valid:
+            raise unknown_setting(f"{group}.{key}", valid)
 
 
 # Ranges of the optim/loss numbers (checked after their types): a negative or NaN learning rate would
