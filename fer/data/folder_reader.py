@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -18,19 +19,19 @@ from fer.errors import DataError
 log = logging.getLogger(__name__)
 
 
-def list_class_files(split_dir: Path) -> list[tuple[Path, int]]:
-    """All (image path, class index) pairs under split_dir/<class>/, sorted for determinism."""
+def list_class_files(split_dir: Path, class_names: Sequence[str] = CLASSES) -> list[tuple[Path, int]]:
+    """All (image path, class index) pairs under split_dir/<class>/, sorted for determinism; a folder's
+    name (in any case) is its class, indexed in class_names (FER-2013's by default)."""
+    index = {name.lower(): i for i, name in enumerate(class_names)}
     items: list[tuple[Path, int]] = []
     for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         name = class_dir.name.lower()
-        if name not in CLASSES:
-            raise DataError(
-                f"unknown class folder {class_dir}: FER-2013 class folders must be named one of "
-                f"{', '.join(CLASSES)}"
-            )
-        label = CLASSES.index(name)
+        if name not in index:
+            whose = "FER-2013 class folders" if tuple(class_names) == CLASSES else "class folders (the model's classes)"
+            raise DataError(f"unknown class folder {class_dir}: {whose} must be named one of "
+                            f"{', '.join(class_names)}")
         items += [
-            (f, label)
+            (f, index[name])
             for f in sorted(class_dir.iterdir())
             if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
         ]
