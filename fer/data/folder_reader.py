@@ -64,6 +64,15 @@ def skipped_note(skipped: list[tuple[Path, str]]) -> str:
     return f"skipped {len(skipped)} unreadable image file(s): {named}{more}"
 
 
+def empty_class_notes(train_dir: Path, names: Sequence[str], counts: list[int],
+                      advice: str = "add its images or remove the folder") -> list[str]:
+    """A warning per class of train/ without a readable image: the class stays in the model's classes
+    but is never trained on, and balanced class weighting gives it weight 0."""
+    return [f"{train_dir / name}/ holds no readable images: the model gets class {name!r} but never learns it "
+            f"(balanced class weighting gives it weight 0); {advice}"
+            for name, count in zip(names, counts, strict=True) if count == 0]
+
+
 def decode_files(items: list[tuple[Path, int]]) -> tuple[LabeledImages, list[Path], list[tuple[Path, str]]]:
     """Decode each file to 48x48 gray; unreadable or truncated files are skipped (path, reason), never fatal."""
     images, labels, kept = [], [], []
@@ -129,6 +138,8 @@ def read_image_folder(root: Path) -> tuple[LabeledImages, LabeledImages, Labeled
     test_all, test_paths, skipped_test = decode_files(test_items)
     skipped = skipped_train + skipped_test
     notes: list[str] = [skipped_note(skipped)] if skipped else []  # cached with the data, repeated on reuse
+    notes += empty_class_notes(root / "train", CLASSES, train.class_counts(len(CLASSES)),
+                               "add its images, or train on the classes present with data=folder")
     if not test_items:
         notes.append(f"{root / 'test'} is missing or empty: val and test are empty")
     val, test, split_notes = split_test_by_prefix(test_all, test_paths)
