@@ -50,7 +50,7 @@ def build_module(cfg: DictConfig, datamodule: FERDataModule) -> FERModule:
     weights = datamodule.class_weights().tolist() if weighting == "balanced" else None
     # The class set (and so num_classes) is the data's, in its stable order, stored as plain strings.
     return FERModule(**kwargs, backbone_lr_scale=finetune_settings(cfg)["backbone_lr_scale"], class_names=[str(c) for c in datamodule.class_names],
-                     class_weights=weights)
+                     class_weights=weights, data=datamodule.description())
 
 
 def check_soft_targets(datamodule: FERDataModule, kwargs: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from fer.training.module import FERModule
 MODEL_KEYS = ("name", "kwargs", "channels_last", "pretrained")
 # FERModule arguments that come from the model group or from the data, not from optim/loss.
 NOT_OPTIM_OR_LOSS = {"model", "model_kwargs", "class_names", "class_weights", "channels_last", "pretrained",
-                     "backbone_lr_scale"}  # the last one: the finetune group's
+                     "backbone_lr_scale", "data"}  # backbone_lr_scale: the finetune group's
 # Keys of the optim/loss groups that fit.py reads itself instead of passing them to FERModule.
 READ_BY_FIT = {"class_weighting"}
 

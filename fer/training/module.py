@@ -63,9 +63,11 @@ class FERModule(L.LightningModule):
         channels_last: bool = False,
         pretrained: bool = False,
         backbone_lr_scale: float = 1.0,
+        data: str | None = None,
     ):
         """`backbone_lr_scale` < 1 trains every layer but the classifier at that fraction of `lr`
-        (fine-tuning a transferred network, fer.training.finetune)."""
+        (fine-tuning a transferred network, fer.training.finetune). `data` says what it is trained on
+        (FERDataModule.description): kept in its checkpoints, and from there in exported models."""
         super().__init__()
         if optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
