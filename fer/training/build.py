@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
+from fer.training.checkpoint_io import WholeCheckpointIO
 from fer.training.finetune import FreezeBackbone
 from fer.training.module import FERModule
 
@@ -87,8 +88,9 @@ def finetune_callbacks(cfg: DictConfig) -> list[Any]:
 
 
 def build_trainer(cfg: DictConfig, callbacks: list[Any], loggers: list[Any]) -> L.Trainer:
+    # Checkpoints are renamed into place whole (fer.training.checkpoint_io), never left truncated.
     return L.Trainer(**cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                     default_root_dir=str(Path(cfg.paths.output_dir)))
+                     default_root_dir=str(Path(cfg.paths.output_dir)), plugins=[WholeCheckpointIO()])
 
 
 def find(callbacks: list[Any], kind: type) -> Any:
