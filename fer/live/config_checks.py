@@ -47,6 +47,9 @@ def check_live_config(cfg: dict[str, Any]) -> None:
     for key, least in UI_MINIMA.items():
         if key in ui:
             whole_number(ui[key], f"ui.{key}", least)
+    for key in ("show_fps", "pace_video"):
+        if key in ui and not isinstance(ui[key], bool):
+            raise ConfigError(f"ui.{key}={ui[key]!r} must be true or false")
     if ui.get("min_height", 0) > ui.get("max_height", float("inf")):
         raise ConfigError(f"ui.min_height={ui['min_height']} is larger than ui.max_height={ui['max_height']}")
     sm = cfg.get("smoothing") or {}
