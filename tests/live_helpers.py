@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -103,3 +105,14 @@ def read_video(path: Path) -> list[np.ndarray]:
 
 __all__ = ["CLASSES", "MEDIA", "FixedDetector", "classifier", "lightning_style_checkpoint", "media",
            "needs_media", "pipeline", "read_video", "synthetic_frame", "write_video"]
+
+
+def declared_png(width: int, height: int) -> bytes:
+    """A real gray PNG of width x height zero pixels: a few hundred KB that decode to width * height bytes."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    deflate, row = zlib.compressobj(9), bytes(width + 1)
+    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))

@@ -1,4 +1,5 @@
-"""Helpers for the service tests: a real uvicorn server on a free port, a fake-camera .y4m from a clip."""
+"""Helpers for the service tests: a real uvicorn server on a free port, a fake-camera .y4m from a clip, a slow
+detector."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import uvicorn
+from live_helpers import FixedDetector
 
 
 def free_port() -> int:
@@ -54,3 +56,15 @@ def write_y4m(video: Path, out: Path, frames: int = 30, size: tuple[int, int] = 
             f.write(cv2.cvtColor(cv2.resize(frame, size), cv2.COLOR_BGR2YUV_I420).tobytes())
     cap.release()
     return out
+
+
+class SlowDetector(FixedDetector):
+    """One fixed box after a pause, so frames take a while; `calls` says how many were detected."""
+
+    def __init__(self, seconds: float, box=(40, 60, 80, 80)):
+        super().__init__([list(box)])
+        self.seconds = seconds
+
+    def detect(self, frame):
+        time.sleep(self.seconds)
+        return super().detect(frame)

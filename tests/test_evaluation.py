@@ -47,6 +47,8 @@ def test_training_report_and_eval_script_agree_to_the_last_digit(folder_dataset,
     assert scored["accuracy"] == trained["accuracy"] and scored["macro_f1"] == trained["macro_f1"]
     assert scored["confusion_matrix"] == trained["confusion_matrix"]
     assert scored["classes"] == trained["classes"]
+    assert (scored["ece"], scored["nll"], scored["reliability"]) == (trained["ece"], trained["nll"],
+                                                                       trained["reliability"])
 
 
 def write_faces(folder: Path, per_class: int, size: int, colour: bool, suffix: str, prefix: str = "") -> None:

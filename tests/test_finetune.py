@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from fer.errors import ConfigError
-from fer.training.finetune import FreezeBackbone, classifier_layer, split_parameters, transfer_weights
+from fer.models import get_classifier
+from fer.training.finetune import FreezeBackbone, split_parameters, transfer_weights
 from fer.training.fit import train
 from fer.training.module import FERModule
 from tests.test_other_datasets_training import FOLDER_CLASSES, make_three_classes
@@ -46,7 +47,7 @@ def backbone_state(state: dict[str, torch.Tensor], head: str) -> dict[str, torch
 
 def test_the_head_is_new_and_the_backbone_frozen_during_the_freeze_epochs(source, tmp_path, caplog):
     before = torch.load(source, weights_only=True)["state_dict"]
-    head = classifier_layer(FERModule(model="fastcnn", model_kwargs={"width": 8}).net)[0]
+    head = get_classifier(FERModule(model="fastcnn", model_kwargs={"width": 8}).net)[0]
     with caplog.at_level(logging.INFO):
         after = finetuned(source, tmp_path, 1)
     assert after[f"net.{head}.weight"].shape[0] == 3 and before[f"net.{head}.weight"].shape[0] == 7
@@ -58,7 +59,7 @@ def test_the_head_is_new_and_the_backbone_frozen_during_the_freeze_epochs(source
 
 def test_the_backbone_trains_after_the_freeze_epochs(source, tmp_path, caplog):
     before = torch.load(source, weights_only=True)["state_dict"]
-    head = classifier_layer(FERModule(model="fastcnn", model_kwargs={"width": 8}).net)[0]
+    head = get_classifier(FERModule(model="fastcnn", model_kwargs={"width": 8}).net)[0]
     with caplog.at_level(logging.INFO):
         after = finetuned(source, tmp_path, 2)
     convs = [k for k in backbone_state(after, head) if k.endswith(".weight") and after[k].ndim == 4]
@@ -70,14 +71,14 @@ def test_transfer_keeps_tensors_of_the_same_name_and_shape():
     seven = FERModule(model="fastcnn", model_kwargs={"width": 8}).net
     three = FERModule(model="fastcnn", model_kwargs={"width": 8}, class_names=FOLDER_CLASSES).net
     kept, replaced = transfer_weights(seven, three)
-    head = classifier_layer(three)[0]
+    head = get_classifier(three)[0]
     assert replaced == [f"{head}.weight", f"{head}.bias"]
     assert all(torch.equal(three.state_dict()[k], seven.state_dict()[k]) for k in kept)
 
 
 def test_backbone_learning_rate_is_scaled_in_its_own_parameter_group():
     module = FERModule(model="fastcnn", model_kwargs={"width": 8}, optimizer="sgd", lr=0.1, scheduler="none",
-                       backbone_lr_scale=0.1)
+                       backbone_lr_scale=0.1, decay_norm_and_bias=True)
     opt = module.configure_optimizers()
     backbone, head = split_parameters(module.net)
     assert [g["lr"] for g in opt.param_groups] == [pytest.approx(0.01), 0.1]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer.errors import FERError, MissingExtraError
+from fer.errors import CheckpointError, ConfigError, FERError, MissingExtraError, SourceError
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "torchvision", "lightning", "torchmetrics", "tensorboard")
@@ -136,6 +136,22 @@ def test_a_checkpoint_names_the_extra(without_pytorch, tmp_path):
     with pytest.raises(MissingExtraError) as e:
         EmotionClassifier.from_path(ckpt)
     assert one_line(e.value).startswith("best.ckpt (a PyTorch checkpoint")
+
+
+def test_mistakes_are_named_as_such_without_pytorch(without_pytorch, tmp_path):
+    """A wrong path, bytes for a video, a negative frame count, a folder for an image: each says what is wrong,
+    not that PyTorch is missing, nor a TypeError."""
+    import fer
+
+    with pytest.raises(CheckpointError, match="checkpoint not found: /no/such.ckpt"):
+        fer.Recognizer(ckpt="/no/such.ckpt")
+    r = fer.Recognizer(detector="haar")  # the bundled .onnx model
+    with pytest.raises(SourceError, match="analyze reads a video file: pass its path, not a bytes"):
+        r.analyze(b"...")
+    with pytest.raises(ConfigError, match="max_frames=-1 must be a whole number >= 1"):
+        r.analyze(tmp_path / "clip.mp4", max_frames=-1)
+    with pytest.raises(SourceError, match="is a folder, not an image"):
+        r.predict(tmp_path)
 
 
 def test_a_gpu_device_names_the_extra(without_pytorch):

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from fer.data.class_weights import balanced_class_weights
-from fer.models import count_parameters, create_model, list_models
+from fer.errors import ConfigError
+from fer.models import count_parameters, create_model, get_classifier, list_models
 
 FER2013_TRAIN_COUNTS = [3995, 436, 4097, 7215, 4965, 4830, 3171]
 
@@ -24,6 +25,20 @@ def test_registry_rejects_unknown_names_with_the_choices():
     assert "cnn4" in list_models()
     with pytest.raises(ValueError, match="cnn4"):
         create_model("resnet9000")
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_names_its_classifier_head(name):
+    net = create_model(name, num_classes=5)
+    path, head = get_classifier(net)
+    assert isinstance(head, torch.nn.Linear) and head.out_features == 5
+    assert head is [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1]  # the layer giving the scores
+    assert net.get_submodule(path) is head
+
+
+def test_a_network_that_names_no_head_is_refused_with_what_to_do():
+    with pytest.raises(ConfigError, match="classifier_name"):
+        get_classifier(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)))
 
 
 def test_balanced_weights_match_fer2013():

@@ -1,13 +1,16 @@
-"""scripts/serve.py as a process: it serves, and SIGTERM or SIGINT shut it down cleanly (exit 0, temp gone)."""
+"""scripts/serve.py as a process: it serves, SIGTERM or SIGINT shut it down cleanly (exit 0, temp gone), and
+hostile request heads and uploads get a quick JSON refusal on real sockets."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -137,6 +140,9 @@ def test_a_mistyped_port_is_one_line_and_exit_2(tmp_path):
     ({"max_connections": 0}, "max_connections=0 must be a whole number > 0"),
     ({"header_timeout_s": "ten"}, "header_timeout_s='ten' must be a number > 0"),
     ({"shutdown_timeout_s": -1}, "shutdown_timeout_s=-1"),
+    ({"max_head_kb": 0}, "max_head_kb=0 must be a number > 0"),
+    ({"service": {"max_parts": 0}}, "max_parts=0 must be a whole number > 0"),
+    ({"service": {"max_video_total_pixels": "lots"}}, "max_video_total_pixels='lots'"),
     ({"service": {"max_video_mb": "big"}}, "max_video_mb='big' must be a number > 0"),
     ({"service": {"max_video_frames": 2.5}}, "max_video_frames=2.5 must be a whole number"),
     ({"service": {"max_image_pixels": -5}}, "max_image_pixels=-5"),
@@ -149,3 +155,104 @@ def test_mistyped_serve_settings_are_config_errors(cfg, words):
     with pytest.raises(ConfigError) as e:
         serve(cfg)
     assert words in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """scripts/serve.py on a free port, with its default limits: (port, process)."""
+    port = free_port()
+    proc = start_serve(tmp_path_factory.mktemp("served"), f"port={port}")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        yield port, proc
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+def exchange(port: int, *pieces: bytes, pause: float = 0.0) -> bytes:
+    """Send the pieces (pausing between them), then read until the server closes: all it answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        for piece in pieces:
+            s.sendall(piece)
+            time.sleep(pause)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    return answer
+
+
+HEAD_START = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+MANY_HEADERS = b"".join(b"X-%d: v\r\n" % i for i in range(10_000))  # about 100 KB of headers
+
+
+@pytest.mark.parametrize("how", ["headers whole", "headers in pieces", "long URL", "pipelined"])
+def test_request_heads_over_the_limit_get_431_however_they_arrive(served, how):
+    port, _ = served
+    big_head = HEAD_START + MANY_HEADERS + b"\r\n"
+    t0 = time.monotonic()
+    if how == "headers whole":
+        answer = exchange(port, big_head)
+    elif how == "headers in pieces":  # 1 KB at a time: h11 alone refuses these too, in plain text
+        answer = exchange(port, *(big_head[i:i + 1024] for i in range(0, 20 * 1024, 1024)), pause=0.005)
+    elif how == "long URL":
+        answer = exchange(port, b"GET /healthz?q=" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    else:  # a small request, then a big head behind it in the same write
+        answer = exchange(port, HEAD_START + b"\r\n" + big_head)
+        first, answer = answer.split(b"HTTP/1.1 ", 2)[1:]
+        assert first.startswith(b"200 ")
+        answer = b"HTTP/1.1 " + answer
+    assert time.monotonic() - t0 < 5
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ") and b"application/json" in head, answer[:300]
+    assert "over the limit of 16 KB" in json.loads(body)["error"]
+
+
+def test_request_heads_under_the_limit_are_served(served):
+    port, _ = served
+    twelve_kb = MANY_HEADERS[:MANY_HEADERS.index(b"\r\n", 12_000) + 2]
+    t0 = time.monotonic()
+    answer = exchange(port, HEAD_START + twelve_kb + b"Connection: close\r\n\r\n")
+    assert time.monotonic() - t0 < 2  # closed at once, as asked
+    assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def open_files(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_many_tiny_parts_get_a_quick_400_and_open_no_files(served):
+    """30,000 one-byte file parts (2.6 MB) once held 20,000 open files in the server for 35 s."""
+    port, proc = served
+    boundary = "b0undary"
+    body = b"".join(b'--%s\r\nContent-Disposition: form-data; name="f%d"; filename="x"\r\n\r\nx\r\n'
+                    % (boundary.encode(), i) for i in range(30_000)) + f"--{boundary}--\r\n".encode()
+    before = open_files(proc.pid)
+    most = [before]
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            most.append(open_files(proc.pid))
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        t0 = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/v1/predict", body=body,
+                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        r = conn.getresponse()
+        status, reply = r.status, json.loads(r.read())
+        took = time.monotonic() - t0
+        conn.close()
+    finally:
+        done.set()
+        watcher.join()
+    assert status == 400 and "more than 4 parts" in reply["error"]
+    assert took < 1, f"{took:.2f} s"
+    assert max(most) <= before + 8  # a socket or two, never a file per part
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as health:
+        assert health.status == 200

@@ -6,10 +6,8 @@ import csv
 import dataclasses
 import io
 import re
-import struct
 import threading
 import time
-import zlib
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -21,30 +19,20 @@ from fastapi.testclient import TestClient
 from live_helpers import (
     CLASSES,
     FixedDetector,
+    declared_png,
     media,
     needs_media,
     synthetic_frame,
     tiny_model,
     write_video,
 )
+from service_helpers import SlowDetector
 from starlette.testclient import WebSocketDenialResponse
 
 from fer.api.recognizer import Recognizer
 from fer.service import ServiceSettings, create_app
 
 BOX = [40, 60, 80, 80]
-
-
-class SlowDetector(FixedDetector):
-    """A fixed box after a pause: frames then arrive faster than they are classified."""
-
-    def __init__(self, seconds: float):
-        super().__init__([BOX])
-        self.seconds = seconds
-
-    def detect(self, frame):
-        time.sleep(self.seconds)
-        return super().detect(frame)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +146,7 @@ def test_stream_round_trip_keeps_tracks_per_connection(client):
 
 
 def test_stream_drops_stale_frames_and_says_so(tiny_ckpt):
-    with TestClient(create_app(ServiceSettings(), recognizer(tiny_ckpt, SlowDetector(0.3)))) as client, \
+    with TestClient(create_app(ServiceSettings(), recognizer(tiny_ckpt, SlowDetector(0.3, BOX)))) as client, \
             client.websocket_connect("/v1/stream") as ws:
         frame = jpeg(synthetic_frame())
         for _ in range(6):
@@ -265,12 +253,14 @@ def test_uploads_are_read_into_the_service_temp_folder_only(client, tmp_path):
 
 
 def test_create_app_without_settings_takes_serve_yaml_values():
-    """The service's defaults are written once, in conf/serve.yaml; `create_app()` serves with exactly those."""
-    conf = Path(__file__).resolve().parents[1] / "conf" / "serve.yaml"
-    service = yaml.safe_load(conf.read_text(encoding="utf-8"))["service"]
+    """The service's defaults are written once, in conf/serve.yaml (the pixel limit in the webcam.yaml it
+    includes); `create_app()` serves with exactly those."""
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    service = yaml.safe_load((conf / "serve.yaml").read_text(encoding="utf-8"))["service"]
+    pixels = yaml.safe_load((conf / "webcam.yaml").read_text(encoding="utf-8"))["max_image_pixels"]
     settings = create_app().state.settings
     as_yaml = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()}
-    assert as_yaml == {**service, "pipeline": {}}
+    assert as_yaml == {**service, "max_image_pixels": pixels, "pipeline": {}}
 
 
 @needs_media
@@ -286,17 +276,6 @@ def test_real_photos_and_clip_with_the_bundled_model(tmp_path):
         with client.websocket_connect("/v1/stream") as ws:
             ws.send_bytes(media("single_face.jpg").read_bytes())
             assert len(ws.receive_json()["faces"]) == 1
-
-
-def declared_png(width: int, height: int) -> bytes:
-    """A real gray PNG of width x height zero pixels: a few hundred KB that decode to width * height bytes."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    deflate, row = zlib.compressobj(9), bytes(width + 1)
-    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
 
 
 def test_stream_frames_get_the_pixel_limit_before_decoding(client):

@@ -64,8 +64,8 @@ def trained_run(folder_dataset, tmp_path_factory):
 
 def test_run_writes_report_checkpoints_and_tensorboard(trained_run):
     out, metrics, _ = trained_run
-    for name in ("report.md", "report.json", "curves.png", "confusion_matrix.png", "history.json",
-                 "class_activation.png"):
+    for name in ("report.md", "report.json", "curves.png", "confusion_matrix.png", "reliability.png",
+                 "history.json", "class_activation.png"):
         assert (out / name).stat().st_size > 0, name
     assert "(class_activation.png)" in (out / "report.md").read_text()
     report = json.loads((out / "report.json").read_text())
@@ -73,6 +73,7 @@ def test_run_writes_report_checkpoints_and_tensorboard(trained_run):
     assert all({"precision", "recall", "f1", "support"} <= set(r) for r in report["classes"].values())
     assert sum(r["support"] for r in report["classes"].values()) == 14
     assert sum(map(sum, report["confusion_matrix"])) == 14
+    assert 0 <= report["ece"] <= 1 and report["nll"] > 0 and sum(report["reliability"]["count"]) == 14
     assert report["accuracy"] == pytest.approx(metrics["test/acc"])
     assert "| **accuracy** |" in (out / "report.md").read_text()
     assert len(json.loads((out / "history.json").read_text())) == 2 == report["epochs"]
@@ -130,13 +131,17 @@ def test_eval_script_writes_report_with_flip_tta_and_ensemble(trained_run, tmp_p
     report = json.loads((tmp_path / "ens" / "report.json").read_text())
     assert report["tta"] == "flip" and report["split"] == "test" and report["support"] == 14
     assert (tmp_path / "ens" / "confusion_matrix.png").is_file()
+    # Calibration of the flip-averaged ensemble probabilities, printed and written.
+    assert f"ECE {report['ece']:.4f} (15 bins), NLL {report['nll']:.4f}" in res.stdout
+    assert sum(report["reliability"]["count"]) == 14 and (tmp_path / "ens" / "reliability.png").is_file()
     assert not (tmp_path / "ens" / "curves.png").exists()  # an ensemble has no single history
     # One checkpoint of a run: its history and training command come along into the report.
     (out / ".hydra").mkdir(exist_ok=True)
     (out / ".hydra" / "overrides.yaml").write_text("- trainer.max_epochs=2\n")
     res = run_eval(f"ckpt={ckpt}", *data, "tta=tencrop", f"hydra.run.dir={tmp_path / 'one'}")
     assert res.returncode == 0, res.stderr[-2000:]
-    assert json.loads((tmp_path / "one" / "report.json").read_text())["split"] == "val"
+    tencrop = json.loads((tmp_path / "one" / "report.json").read_text())
+    assert tencrop["split"] == "val" and 0 <= tencrop["ece"] <= 1 and tencrop["nll"] > 0
     assert (tmp_path / "one" / "curves.png").is_file()
     assert "python scripts/train.py trainer.max_epochs=2" in (tmp_path / "one" / "report.md").read_text()
 

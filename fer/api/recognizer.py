@@ -11,7 +11,9 @@ the classifier, and per-face tracking with smoothing for videos and streams.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from fer.inference.images import to_bgr
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import open_video
 from fer.inference.tracking import FaceTracker
+from fer.numbers import whole_number
 
 __all__ = ["Analysis", "Face", "Recognizer", "Stream"]
 
@@ -42,7 +45,7 @@ class Stream:
         self.frames = 0
 
     def process(self, image: Any) -> list[Face]:
-        return self.process_result(to_bgr(image))[0]
+        return self.process_result(to_bgr(image, self._recognizer.max_pixels))[0]
 
     def process_result(self, frame: np.ndarray) -> tuple[list[Face], FrameResult]:
         """A BGR frame -> (faces, the pipeline's FrameResult with per-stage timings)."""
@@ -58,11 +61,12 @@ class Stream:
 class Recognizer:
     """Face detector + expression classifier.
 
-    ckpt: a .ckpt from scripts/train.py or a bundle .pt (None: the bundled model).
+    ckpt: a .ckpt from scripts/train.py, a bundle .pt or an exported .onnx (None: the bundled model).
     detector: None (the webcam config's), a name ("haar", "centerface") or an object with
       `detect(bgr_frame) -> (N, 4) x, y, w, h boxes`.
     settings: changes to the live pipeline config, nested like conf/webcam.yaml, whose values (and its
       detector's file in conf/detector/) fill in every key left out.
+    Images declaring more than settings' `max_image_pixels` are refused (TooManyPixels) before decoding.
     Building it sets torch to one thread, like the live app (see fer.inference.classifier.set_threads).
     Thread-safe: frames are processed one at a time.
     """
@@ -78,6 +82,7 @@ class Recognizer:
             update["detector"] = {"name": detector}  # another detector than configured: its own file's values
         cfg = live_settings(update)
         self.settings = cfg
+        self.max_pixels = whole_number(cfg["max_image_pixels"], "max_image_pixels", 1)
         self._still = build_pipeline(cfg)
         if detector is not None and not isinstance(detector, str):
             if not callable(getattr(detector, "detect", None)):
@@ -118,14 +123,23 @@ class Recognizer:
 
     def predict(self, image: Any) -> list[Face]:
         """Every face in one image: a path, encoded bytes, a BGR or gray numpy array, or a PIL image."""
-        frame = to_bgr(image)
+        frame = to_bgr(image, self.max_pixels)
         with self.lock:
             self._still.reset()
             result = self._still.process(frame, 0, still=True)
         return [Face.from_result(f, result.class_names) for f in result.faces]
 
-    def analyze(self, video: str | Path, max_frames: int | None = None) -> Analysis:
-        """Every frame of a video, faces tracked across frames -> an Analysis (rows, CSV, timeline)."""
+    def analyze(self, video: str | Path, max_frames: int | None = None,
+                on_frame: Callable[[int], None] | None = None) -> Analysis:
+        """Every frame of a video, faces tracked across frames -> an Analysis (rows, CSV, timeline).
+
+        on_frame: called with each frame's index before the frame is analysed; an exception it raises ends
+        the analysis (the service stops so when its client has gone).
+        """
+        if not isinstance(video, (str, os.PathLike)):
+            raise SourceError(f"analyze reads a video file: pass its path, not a {type(video).__name__} "
+                              "(write bytes to a file first)")
+        whole_number(max_frames, "max_frames", 1, allow_none=True)
         path = Path(video).expanduser()
         if not path.is_file():
             raise SourceError(f"video not found: {path}")
@@ -138,6 +152,8 @@ class Recognizer:
                 if max_frames is not None and frame.index >= max_frames:
                     analysis.truncated = True
                     break
+                if on_frame is not None:
+                    on_frame(frame.index)
                 faces, _ = stream.process_result(frame.image)
                 analysis.frames.append(AnalyzedFrame(frame.index, frame.index / source.fps, faces))
             analysis.note_source_end(source)  # frames announced vs read: a damaged video is flagged

@@ -121,6 +121,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     print(f"{cfg.split} accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
           f"({len(paths)} checkpoint(s), tta={cfg.tta}, {backend}, {len(targets)} faces scored in {seconds:.1f} s, "
           f"CPU {cpu:.1f} s) -> {cfg.paths.output_dir}")
+    if report["ece"] is not None:
+        print(f"calibration: ECE {report['ece']:.4f} ({report['calibration_bins']} bins), NLL {report['nll']:.4f}")
     if cfg.get("cam") is not None:
         print(f"class-activation map -> {write_cam(cfg, data.faces, device)}")
     return report

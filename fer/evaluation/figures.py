@@ -1,4 +1,4 @@
-"""Matplotlib figures for reports: training curves and confusion matrices."""
+"""Matplotlib figures for reports: training curves, confusion matrices and reliability diagrams."""
 
 from __future__ import annotations
 
@@ -68,5 +68,34 @@ def confusion_figure(matrix: Sequence[Sequence[int]], class_names: Sequence[str]
                 ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if data[i, j] > threshold else "black")
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def reliability_figure(bins: dict[str, list], ece: float, nll: float) -> plt.Figure:
+    """Accuracy against mean confidence per bin over the diagonal of perfect calibration; faces per bin below."""
+    edges = np.asarray(bins["edges"])
+    lefts, widths = edges[:-1], np.diff(edges)
+    filled = [i for i, c in enumerate(bins["count"]) if c]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5.5, 6.5), sharex=True, height_ratios=(3, 1))
+    top.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, zorder=3, label="perfectly calibrated")
+    top.bar(lefts[filled], [bins["accuracy"][i] for i in filled], widths[filled], align="edge",
+            color="C0", edgecolor="white", alpha=0.8, label="accuracy of the faces in the bin")
+    top.plot([bins["confidence"][i] for i in filled], [bins["accuracy"][i] for i in filled], "o", ms=4,
+             color="C1", zorder=4, label="at the bin's mean confidence")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.set_ylabel("accuracy")
+    top.set_title(f"Reliability: ECE {ece:.3f} ({len(lefts)} bins), NLL {nll:.3f}")
+    top.legend(loc="upper left", fontsize=8)
+    top.grid(alpha=0.3)
+    bottom.bar(lefts, bins["count"], widths, align="edge", color="C0", edgecolor="white")
+    for i in filled:
+        bottom.text(lefts[i] + widths[i] / 2, bins["count"][i], str(bins["count"][i]), ha="center", va="bottom",
+                    fontsize=6)
+    bottom.set_ylim(0, max(max(bins["count"]), 1) * 1.2)  # room for the count above the tallest bar
+    bottom.set_xlabel("confidence (top-class probability)")
+    bottom.set_ylabel("faces")
+    bottom.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -1,4 +1,4 @@
-"""Write report.md, report.json, confusion_matrix.png and curves.png into a run directory."""
+"""Write report.md, report.json, confusion_matrix.png, reliability.png and curves.png into a run directory."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 import torch
 
+from fer.evaluation.calibration import calibration_summary
 from fer.evaluation.classification import classification_table, markdown_table
-from fer.evaluation.figures import confusion_figure, curves_figure
+from fer.evaluation.figures import confusion_figure, curves_figure, reliability_figure
 from fer.outputs import save_atomically, write_atomically
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,15 @@ def write_report(
     table = classification_table(probs, targets, class_names)
     if table["absent_classes"]:
         log.warning("%s", absent_note(table))
-    report = {**(meta or {}), **table}
+    report = {**(meta or {}), **table, **calibration_summary(probs, targets)}
     write_atomically(out / "report.json", json.dumps(report, indent=1).encode())
     text = render_markdown(report, history)
     if (out / "class_activation.png").is_file():  # written first by the training report (torch models only)
         text += "\n![where the model looks: Grad-CAM of test faces per class](class_activation.png)\n"
     write_atomically(out / "report.md", text.encode())
     figures = {"confusion_matrix": confusion_figure(table["confusion_matrix"], class_names)}
+    if report["reliability"] is not None:
+        figures["reliability"] = reliability_figure(report["reliability"], report["ece"], report["nll"])
     if history:
         figures["curves"] = curves_figure(history)
     for name, fig in figures.items():
@@ -57,6 +60,13 @@ def absent_note(table: dict[str, Any]) -> str:
             f"{present} classes present")
 
 
+def calibration_lines(report: dict[str, Any]) -> list[str]:
+    if report.get("ece") is None:
+        return []
+    return [f"- **expected calibration error** ({report['calibration_bins']} bins): {report['ece']:.4f}",
+            f"- **negative log-likelihood** (mean, true class): {report['nll']:.4f}"]
+
+
 def render_markdown(report: dict[str, Any], history: Sequence[dict[str, Any]] | None) -> str:
     lines = ["# FER-2013 evaluation report", ""]
     for key in ("checkpoint", "split", "tta", "command", "train_command", "epochs", "train_time_s", "device",
@@ -70,6 +80,7 @@ def render_markdown(report: dict[str, Any], history: Sequence[dict[str, Any]] | 
     lines += [
         f"- **accuracy**: {report['accuracy']:.4f}",
         f"- **macro F1**: {report['macro_f1']:.4f}",
+        *calibration_lines(report),
         "",
         markdown_table(report),
         "",
@@ -81,4 +92,6 @@ def render_markdown(report: dict[str, Any], history: Sequence[dict[str, Any]] | 
         lines.append("")
         lines.append("![curves](curves.png)")
     lines.append("![confusion matrix](confusion_matrix.png)")
+    if report.get("reliability") is not None:
+        lines.append("![reliability diagram: accuracy against confidence](reliability.png)")
     return "\n".join(lines) + "\n"

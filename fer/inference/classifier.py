@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from fer.checkpoints.bundled import bundled_model_path
+from fer.checkpoints.onnx_interface import EXPORT_HINT, FACE_DIMS, Port, check_class_count, check_interface
 from fer.checkpoints.onnx_metadata import INPUT_NAME, OUTPUT_NAME, metadata_from_props
 from fer.data.preprocess import preprocess_faces
 from fer.errors import CheckpointError, ConfigError, require_extra
@@ -152,11 +153,31 @@ class OnnxRuntimeBackend:
         except Exception as e:  # ORT raises its own pybind types (InvalidProtobuf, Fail, NoSuchFile)
             raise CheckpointError(f"{self.path or 'the model'} cannot be opened by ONNX Runtime "
                                   f"(corrupt, truncated or not an ONNX model?): {str(e)[:200]}") from None
+        props = self.session.get_modelmeta().custom_metadata_map
         if class_names is None:
-            class_names, meta = metadata_from_props(self.session.get_modelmeta().custom_metadata_map, self.path)
+            class_names, meta = metadata_from_props(props, self.path)
         self.class_names, self.meta = list(class_names), dict(meta or {})
         self.model = str(self.meta.get("model", "onnx"))
         self.threads = opts.intra_op_num_threads
+        check_interface([Port.of(a) for a in self.session.get_inputs()],
+                        [Port.of(a) for a in self.session.get_outputs()], self.class_names, props,
+                        self.path or "the model")
+        self.check_runs()
+
+    def check_runs(self) -> None:
+        """Two blank faces through the graph: what its declared shapes leave open (a dynamic batch that is
+        really fixed, the class count, a size that only the layers inside fix) shows now, not at the first face."""
+        name = self.path or "the model"
+        try:
+            out = self.logits(np.zeros((2, *FACE_DIMS), dtype=np.float32))
+        except Exception as e:  # noqa: BLE001 - ORT raises its own pybind types
+            reason = " ".join(str(e).split())[:200]
+            raise CheckpointError(f"{name} fails on a batch of two blank faces ({reason}): {EXPORT_HINT}") from None
+        if out.ndim == 2 and out.shape[0] == 2:
+            check_class_count(out.shape[1], self.class_names, name)
+        else:
+            raise CheckpointError(f"{name} gives scores of shape {out.shape} for two faces, not (2, "
+                                  f"{len(self.class_names)}): {EXPORT_HINT}")
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel, threads: int = 1, spin: bool = False) -> OnnxRuntimeBackend:
@@ -197,13 +218,17 @@ def load_checkpoint(path: str | Path, feature: str) -> LoadedModel:
 def open_backend(path: str | Path, backend: str | None = "auto", threads: int = 1,
                  device: str = "cpu", spin: bool = False) -> ClassifierBackend:
     """A .ckpt, bundle .pt or exported .onnx file, run by the chosen backend (see resolve_backend)."""
+    # First: a wrong path is the mistake to name, also where PyTorch (which reads .ckpt and .pt) is missing.
+    if Path(path).is_dir():
+        raise CheckpointError(f"ckpt={path} is a folder; pass the .ckpt, .pt or .onnx file (a training run "
+                              "keeps its .ckpt files in checkpoints/)")
+    if not Path(path).is_file():
+        raise CheckpointError(f"checkpoint not found: {path}. Pass ckpt=PATH to a .ckpt, .pt or .onnx "
+                              "file, or leave ckpt out to use the bundled model.")
     if is_onnx(path):
         if backend == "torch" or not on_cpu(device) or resolve_backend(backend) == "torch":
             raise ConfigError(f"{path} is an ONNX model: it runs with classifier.backend=onnxruntime "
                               "on device=cpu; for torch pass the .ckpt or .pt it was exported from")
-        if not Path(path).is_file():
-            raise CheckpointError(f"checkpoint not found: {path}. Pass ckpt=PATH to a .ckpt, .pt or .onnx "
-                                  "file, or leave ckpt out to use the bundled model.")
         return OnnxRuntimeBackend(path, threads, spin=spin)
     name = resolve_backend(backend, device)
     twin = Path(path).with_suffix(".onnx")  # a shipped bundle's exported twin

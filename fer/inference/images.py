@@ -23,6 +23,7 @@ from fer.errors import SourceError
 
 MIN_IMAGE_SIDE = 8  # smaller images cannot hold a face, and OpenCV's resizing rejects some of them
 BOMB = (1 << 31, 1 << 31)  # the size reported for a header PIL itself refuses as a decompression bomb
+EXIF_ORIENTATION = 0x0112  # the EXIF tag saying how a camera held the picture
 
 
 class TooManyPixels(SourceError):
@@ -93,6 +94,9 @@ def decode_image(data: bytes, name: str = "the image bytes", max_pixels: int | N
 def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     """An image file -> BGR uint8. Read as bytes, so it is checked exactly like an upload."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder, not an image: pass one image file, or run the folder with "
+                          f"`ferkit webcam headless=true source={path} output=OUT_FOLDER`")
     if not path.is_file():
         raise SourceError(f"image not found: {path}")
     return decode_image(path.read_bytes(), str(path), max_pixels)
@@ -119,10 +123,21 @@ def from_array(array: np.ndarray, name: str = "the image array") -> np.ndarray:
     return checked(image, name)
 
 
+def upright(image: Any) -> Any:
+    """A PIL image turned as its EXIF orientation says: OpenCV turns the same file so when it decodes it."""
+    from PIL import ImageOps
+
+    if image.getexif().get(EXIF_ORIENTATION, 1) == 1:
+        return image
+    return ImageOps.exif_transpose(image)
+
+
 def from_pil(image: Any, name: str = "the PIL image") -> np.ndarray:
-    """A PIL image of any mode -> BGR uint8; 16-bit and 32-bit gray are scaled to 8 bits as OpenCV reads them."""
+    """A PIL image of any mode -> BGR uint8, upright; 16-bit and 32-bit gray are scaled to 8 bits as OpenCV
+    reads them."""
     mode = image.mode
     try:
+        image = upright(image)
         if mode.startswith("I;16") or mode in ("I", "F"):
             gray = np.asarray(image)
             gray = np.nan_to_num(gray.astype(np.float64))
@@ -143,14 +158,21 @@ def is_pil_image(obj: Any) -> bool:
 
 
 def to_bgr(image: Any, max_pixels: int | None = None) -> np.ndarray:
-    """A path, encoded bytes, a numpy array (BGR or gray, like OpenCV) or a PIL image -> BGR uint8."""
+    """A path, encoded bytes, a numpy array (BGR or gray, like OpenCV) or a PIL image -> BGR uint8.
+
+    max_pixels: refuse (TooManyPixels) a larger image, files and PIL images before they are decoded.
+    """
     if isinstance(image, (str, Path)):
         return read_image(image, max_pixels)
     if isinstance(image, (bytes, bytearray, memoryview)):
         return decode_image(bytes(image), max_pixels=max_pixels)
     if isinstance(image, np.ndarray):
+        if max_pixels is not None and image.ndim >= 2:
+            check_pixels(image.shape[1], image.shape[0], "the image array", max_pixels)
         return from_array(image)
     if is_pil_image(image):
+        if max_pixels is not None:  # a PIL image opened from a file is decoded only when converted
+            check_pixels(*image.size, "the PIL image", max_pixels)
         return from_pil(image)
     raise SourceError(f"cannot use a {type(image).__name__} as an image: pass a path, encoded bytes, "
                       "a numpy array (BGR or gray) or a PIL image")

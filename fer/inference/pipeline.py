@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fer.data.preprocess import from_model_input
+from fer.errors import DetectorError
 from fer.inference.classifier import EmotionClassifier
 from fer.inference.detectors import FaceDetector
 from fer.inference.tracking import FaceTracker, FrameSkipper, Track
@@ -45,6 +46,23 @@ class FrameResult:
     def primary(self) -> FaceResult | None:
         """The largest face: the one the side panel shows."""
         return max(self.faces, key=lambda f: f.area) if self.faces else None
+
+
+def clip_boxes(boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A detector's (K, 4) x, y, w, h boxes clipped to the frame; boxes empty there (or not finite) are dropped,
+    so a face at the edge is cut where the frame ends and nothing empty reaches the resize."""
+    b = np.asarray(boxes, dtype=np.float64)
+    if b.size == 0:
+        return np.zeros((0, 4), dtype=np.int32)
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise DetectorError(f"the detector returned boxes of shape {b.shape}; it must return (K, 4) "
+                            "x, y, width, height")
+    b = b[np.isfinite(b).all(axis=1)]
+    h, w = shape[:2]
+    x0, y0 = np.clip(b[:, 0], 0, w), np.clip(b[:, 1], 0, h)
+    x1, y1 = np.clip(b[:, 0] + b[:, 2], 0, w), np.clip(b[:, 1] + b[:, 3], 0, h)
+    out = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1).astype(np.int32)
+    return out[(out[:, 2] > 0) & (out[:, 3] > 0)]
 
 
 def cut(frame: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -86,6 +104,7 @@ class LivePipeline:
         self.stagger = stagger and detect_every >= 2
         self._pending: tuple[int, np.ndarray, Future, list[np.ndarray]] | None = None
         self._index = 0
+        self._frame_size: tuple[int, int] | None = None  # (height, width) of the frames the tracks are on
 
     @property
     def class_names(self) -> list[str]:
@@ -98,17 +117,23 @@ class LivePipeline:
         self.tracker.reset()
         self._pending = None
         self._index = 0
+        self._frame_size = None
 
     def process(self, frame: np.ndarray, index: int | None = None, still: bool = False) -> FrameResult:
+        # Another frame size (a camera switched, a phone turned): the tracks' boxes belong to the old frames.
+        resized = self._frame_size is not None and frame.shape[:2] != self._frame_size
+        if resized:
+            self.reset()
+        self._frame_size = frame.shape[:2]
         index = self._index if index is None else index
         self._index = index + 1
         t = {s: 0.0 for s in STAGES if s not in ("decode", "render")}
-        detected = still or self.skipper.should_detect(index)
+        detected = still or resized or self.skipper.should_detect(index)
         if self._pending is not None and not detected and self._pending[2].done():
             self._apply_pending(t)
         if detected:
             t0 = time.perf_counter()
-            boxes = detect_faces(self.detector, frame, still)
+            boxes = clip_boxes(detect_faces(self.detector, frame, still), frame.shape)
             t1 = time.perf_counter()
             batch = self.classifier.preprocess([cut(frame, b) for b in boxes])
             # The 48x48 crops for the panel come back from the batch itself: exactly what the model saw.

@@ -146,14 +146,14 @@ class ImageSource(FrameSource):
 
     kind = "images"
 
-    def __init__(self, paths: Sequence[Path], name: str, folder: Path | None = None):
-        self.paths, self.name, self.folder = list(paths), name, folder
+    def __init__(self, paths: Sequence[Path], name: str, folder: Path | None = None, max_pixels: int | None = None):
+        self.paths, self.name, self.folder, self.max_pixels = list(paths), name, folder, max_pixels
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
         for path in self.paths:
             try:
-                image = read_image(path)
+                image = read_image(path, self.max_pixels)
             except SourceError as e:
                 log.warning("skipped: %s", e)
                 continue
@@ -165,15 +165,16 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def open_images(path: str | Path) -> ImageSource:
+def open_images(path: str | Path, max_pixels: int | None = None) -> ImageSource:
+    """max_pixels: images declaring more are refused before decoding (skipped in a folder)."""
     path = Path(path)
     if path.is_dir():
         paths = list_images(path)
         if not paths:
             raise SourceError(f"no images in {path} (looked for {', '.join(IMAGE_SUFFIXES)})")
-        return ImageSource(paths, path.name, folder=path)
-    read_image(path)  # refused here, with its reason, rather than skipped later
-    return ImageSource([path], path.name)
+        return ImageSource(paths, path.name, folder=path, max_pixels=max_pixels)
+    read_image(path, max_pixels)  # refused here, with its reason, rather than skipped later
+    return ImageSource([path], path.name, max_pixels=max_pixels)
 
 
 def check_readable_kind(path: Path) -> None:
@@ -192,7 +193,8 @@ def is_camera_spec(spec: Any) -> bool:
 
 
 def open_source(spec: Any, fallback: Sequence[int] = (1, 2, 3), width: int | None = None,
-                height: int | None = None, factory: Callable[[Any], Any] = cv2.VideoCapture) -> FrameSource:
+                height: int | None = None, factory: Callable[[Any], Any] = cv2.VideoCapture,
+                max_pixels: int | None = None) -> FrameSource:
     if spec is None or (isinstance(spec, str) and not spec.strip()):
         raise SourceError("no source given: pass source=0 (camera), a video, an image or a folder")
     if is_camera_spec(spec):
@@ -203,7 +205,7 @@ def open_source(spec: Any, fallback: Sequence[int] = (1, 2, 3), width: int | Non
                           "an image file or a folder of images.")
     check_readable_kind(path)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return open_images(path)
+        return open_images(path, max_pixels)
     return open_video(path, factory)
 
 

@@ -37,6 +37,7 @@ def check_live_config(cfg: dict[str, Any]) -> None:
     """Raise ConfigError naming the first bad key or value of the webcam config."""
     check_settings(webcam_part(cfg))  # `smoothing=3` or `+smoothing.ema_alpah=0.3`, as the Python API refuses
     whole_number(cfg.get("max_frames"), "max_frames", 1, allow_none=True)
+    whole_number(cfg.get("max_image_pixels", 1), "max_image_pixels", 1)
     whole_number(cfg.get("threads"), "threads", 1, allow_none=True)
     whole_number((cfg.get("classifier") or {}).get("threads", 1), "classifier.threads", 1)
     check_device(cfg.get("device", "cpu"))

@@ -43,7 +43,7 @@ def run(cfg: dict[str, Any]) -> int:
         pipeline = build_pipeline(cfg)
         cam = cfg.get("camera") or {}
         source = open_source(cfg.get("source", 0), fallback=cam.get("fallback", (1, 2, 3)),
-                             width=cam.get("width"), height=cam.get("height"))
+                             width=cam.get("width"), height=cam.get("height"), max_pixels=cfg.get("max_image_pixels"))
         if cfg.get("prefetch") and source.kind == "video":
             source = Prefetch(source)
         style = render_style(cfg)

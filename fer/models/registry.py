@@ -1,4 +1,8 @@
-"""A name -> constructor registry, so configs and checkpoints refer to models by name."""
+"""A name -> constructor registry, so configs and checkpoints refer to models by name.
+
+Every registered network names its classifier head in `classifier_name` (the dotted path of the layer that
+maps features to class scores), so fine-tuning and transfer replace that layer rather than guess it.
+"""
 
 from __future__ import annotations
 
@@ -42,3 +46,15 @@ def create_model(name: str, **kwargs) -> nn.Module:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def get_classifier(net: nn.Module) -> tuple[str, nn.Linear]:
+    """The (dotted name, layer) of the classifier head the network names in `classifier_name`."""
+    name = getattr(net, "classifier_name", None)
+    if not isinstance(name, str):
+        raise ConfigError(f"{type(net).__name__} names no classifier head: give it a `classifier_name` attribute "
+                          "with the dotted path of its last linear layer (as the registered models do)")
+    layer = net.get_submodule(name)
+    if not isinstance(layer, nn.Linear):
+        raise ConfigError(f"{type(net).__name__}.classifier_name={name!r} is a {type(layer).__name__}, not a linear layer")
+    return name, layer

@@ -45,4 +45,5 @@ def resnet18(num_classes: int = 7, in_chans: int = 1, pretrained: bool = False, 
         if pretrained:
             net.conv1.weight.data = rgb.sum(1, keepdim=True).repeat(1, in_chans, 1, 1) / in_chans
     net.fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(net.fc.in_features, num_classes))
+    net.classifier_name = "fc.1"  # torchvision's class has no attribute of its own for it
     return net

@@ -20,6 +20,8 @@ def conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
 
 
 class VGGStyleNet(nn.Module):
+    classifier_name = "head.3"  # the layer that maps features to class scores (fer.models.registry.get_classifier)
+
     def __init__(
         self,
         widths: Sequence[int],

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -21,12 +19,15 @@ from fer.api.analysis import Analysis
 from fer.api.recognizer import Recognizer
 from fer.errors import SourceError
 from fer.inference.images import TooManyPixels, decode_image
+from fer.service.disconnect import ClientGone, run_while_connected
 from fer.service.errors import RequestError
 from fer.service.media_types import sniff
 from fer.service.settings import ServiceSettings
+from fer.service.storage import request_folder
 from fer.service.stream import StreamSession
 from fer.service.uploads import Upload, receive_upload
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 IMAGE_FORMATS = "JPEG, PNG, BMP, WebP or TIFF"
@@ -38,16 +39,6 @@ def upload_body(what: str) -> dict[str, Any]:
                             "content": {"multipart/form-data": {"schema": {
                                 "type": "object", "required": ["file"],
                                 "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
-
-
-@contextmanager
-def request_folder(request: Request) -> Iterator[Path]:
-    """A folder of this request's own inside the service's temporary folder, removed afterwards."""
-    folder = Path(tempfile.mkdtemp(dir=request.app.state.tmp))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def media_kind(upload: Upload) -> tuple[str, str]:
@@ -78,25 +69,39 @@ def attachment(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def analyze_upload(recognizer: Recognizer, upload: Upload, fmt: str, settings: ServiceSettings) -> Analysis:
+def frames_to_analyze(frames: int, width: int, height: int, settings: ServiceSettings) -> int:
+    """How many frames the video may cost, its size and length checked against the limits before any work."""
+    pixels = width * height
+    if pixels > settings.max_video_frame_pixels:
+        raise RequestError(413, f"the video's frames are {width}x{height} ({pixels / 1e6:.1f} megapixels); the "
+                                f"limit is {settings.max_video_frame_pixels / 1e6:g}: send a smaller clip")
+    if frames > settings.max_video_frames:
+        raise RequestError(413, f"the video has {frames} frames; the limit is {settings.max_video_frames}: "
+                                "send a shorter clip")
+    if frames * pixels > settings.max_video_total_pixels:
+        raise RequestError(413, f"{frames} frames of {width}x{height} are {frames * pixels / 1e6:.0f} megapixels "
+                                f"to analyse; the limit is {settings.max_video_total_pixels / 1e6:g} (frames x "
+                                "pixels per frame): send a shorter or smaller clip")
+    # A container may announce fewer frames than it holds, or none: the analysis stops at the limit then.
+    return min(settings.max_video_frames, settings.max_video_total_pixels // max(pixels, 1))
+
+
+def analyze_upload(recognizer: Recognizer, upload: Upload, fmt: str, settings: ServiceSettings,
+                   check: Callable[[int], None]) -> Analysis:
+    """check: called before each frame (it raises when the client has gone)."""
     name = upload.filename or "the upload"
     cap = cv2.VideoCapture(str(upload.path))
     try:
         opened = cap.isOpened()
         frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        pixels = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0) * int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
     finally:
         cap.release()
     if not opened:
         raise RequestError(400, f"{name} starts like a {fmt} video but cannot be opened (damaged or truncated?)")
-    if pixels > settings.max_image_pixels:
-        raise RequestError(413, f"the video's frames have {pixels / 1e6:.0f} megapixels; the limit is "
-                                f"{settings.max_image_pixels / 1e6:g}")
-    if frames > settings.max_video_frames:
-        raise RequestError(413, f"the video has {frames} frames; the limit is {settings.max_video_frames}: "
-                                "send a shorter clip")
+    max_frames = frames_to_analyze(frames, width, height, settings)
     try:
-        analysis = recognizer.analyze(upload.path, max_frames=settings.max_video_frames)
+        analysis = recognizer.analyze(upload.path, max_frames=max_frames, on_frame=check)
     except SourceError as e:
         raise RequestError(400, f"{name} starts like a {fmt} video but no frame could be decoded "
                                 "(damaged or truncated?)") from e
@@ -124,7 +129,7 @@ ROUTE_FOR = {"image": ("an image", "/v1/predict"), "video": ("a video", "/v1/ana
 
 async def receive_media(request: Request, limit: int, folder: Path, expected: str) -> tuple[Upload, str]:
     """Receive an upload and check it is the `expected` kind ("image" or "video"); returns it and its format."""
-    upload = await receive_upload(request, limit, folder, expected)
+    upload = await receive_upload(request, limit, folder, expected, request.app.state.settings.max_parts)
     kind, fmt = media_kind(upload)
     if kind != expected:
         what, route = ROUTE_FOR[kind]
@@ -138,7 +143,7 @@ async def predict(request: Request, crops: bool = Query(False, description="add 
     """Every face in an uploaded image: box (x, y, width, height), label, confidence, all probabilities."""
     settings: ServiceSettings = request.app.state.settings
     recognizer: Recognizer = request.app.state.recognizer
-    with request_folder(request) as folder:
+    with request_folder(request.app.state.tmp) as folder:
         upload, fmt = await receive_media(request, settings.max_image_bytes, folder, "image")
         image = await run_in_threadpool(read_upload_image, upload, settings.max_image_pixels)
         faces = await run_in_threadpool(recognizer.predict, image)
@@ -150,9 +155,14 @@ async def predict(request: Request, crops: bool = Query(False, description="add 
 async def analyze(request: Request, format: Literal["json", "csv"] = "json") -> Response | dict[str, Any]:
     """Every frame of a short uploaded video, faces tracked and smoothed: JSON per frame, or CSV rows."""
     settings: ServiceSettings = request.app.state.settings
-    with request_folder(request) as folder:
+    with request_folder(request.app.state.tmp) as folder:
         upload, fmt = await receive_media(request, settings.max_video_bytes, folder, "video")
-        analysis = await run_in_threadpool(analyze_upload, request.app.state.recognizer, upload, fmt, settings)
+        try:
+            analysis = await run_while_connected(request, analyze_upload, request.app.state.recognizer, upload,
+                                                 fmt, settings)
+        except ClientGone as e:  # nobody is left to answer: only the log hears of it
+            log.info("the client sending %s left; its analysis was stopped", upload.filename or "a video")
+            raise RequestError(400, "the client left before the analysis was done") from e
     if format == "csv":
         stem = Path(upload.filename).stem or "video"
         return Response(analysis.to_csv(), media_type="text/csv",

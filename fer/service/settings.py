@@ -4,7 +4,8 @@ Every value of conf/serve.yaml is checked here, so a mistyped one (port=abc, por
 max_image_mb=0) stops the start with one line naming the key and what it must be. The defaults are
 conf/serve.yaml's own values (installed as the package `fer.conf`), read as plain YAML like
 fer.api.settings reads webcam.yaml: each is written once, there, and `create_app()` without settings
-gets exactly what `ferkit serve` without overrides gets.
+gets exactly what `ferkit serve` without overrides gets. The pixel limit is webcam.yaml's
+`max_image_pixels`, which serve.yaml includes: the Python API, live runs and the service keep one limit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fer.errors import ConfigError
+from fer.inference.conf_files import load_conf
 
 MB = 1 << 20
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -81,8 +83,12 @@ class ServiceSettings:
     max_image_mb: float = service_default("max_image_mb")  # POST /v1/predict upload
     max_video_mb: float = service_default("max_video_mb")  # POST /v1/analyze upload
     max_frame_mb: float = service_default("max_frame_mb")  # one camera frame on WS /v1/stream
-    max_image_pixels: int = service_default("max_image_pixels")  # refused before decoding
+    # Refused before decoding: webcam.yaml's limit, the one the Python API and live runs keep, unless given.
+    max_image_pixels: int = field(default_factory=lambda: load_conf("webcam.yaml")["max_image_pixels"])
+    max_parts: int = service_default("max_parts")  # parts of one multipart upload
     max_video_frames: int = service_default("max_video_frames")  # /v1/analyze
+    max_video_frame_pixels: int = service_default("max_video_frame_pixels")  # /v1/analyze: one frame
+    max_video_total_pixels: int = service_default("max_video_total_pixels")  # /v1/analyze: frames x pixels
     max_streams: int = service_default("max_streams")  # concurrent WebSocket streams; 0: none
     temp_dir: str | None = service_default("temp_dir")  # parent of the service's temporary folder
     # Browser pages that may call the service besides its own (http://localhost:<port>, ...): behind a proxy.
@@ -94,7 +100,8 @@ class ServiceSettings:
     def __post_init__(self):
         for name in ("max_image_mb", "max_video_mb", "max_frame_mb"):
             number(f"service.{name}", getattr(self, name))
-        for name in ("max_image_pixels", "max_video_frames"):
+        for name in ("max_image_pixels", "max_parts", "max_video_frames", "max_video_frame_pixels",
+                     "max_video_total_pixels"):
             number(f"service.{name}", getattr(self, name), whole=True)
         number("service.max_streams", self.max_streams, inclusive=True, whole=True)
         if not isinstance(self.allowed_origins, (list, tuple)):
@@ -129,6 +136,8 @@ class ServiceSettings:
         for key in ("allowed_origins", "allowed_hosts"):
             if service.get(key) is None:
                 service.pop(key, None)
+        if "max_image_pixels" in (pipeline or {}):  # serve.yaml includes webcam.yaml, whose limit this is
+            service.setdefault("max_image_pixels", pipeline["max_image_pixels"])
         return cls(**service, pipeline=dict(pipeline or {}))
 
 
@@ -141,6 +150,7 @@ class ServerSettings:
     log_level: str = serve_default("log_level")
     max_connections: int = serve_default("max_connections")  # uvicorn answers 503 beyond
     header_timeout_s: float = serve_default("header_timeout_s")  # for a whole request head
+    max_head_kb: float = serve_default("max_head_kb")  # request line and headers
     keep_alive_s: float = serve_default("keep_alive_s")  # an idle keep-alive connection is closed after this
     shutdown_timeout_s: float = serve_default("shutdown_timeout_s")  # on SIGTERM/SIGINT, for open requests
 
@@ -154,8 +164,13 @@ class ServerSettings:
             raise ConfigError(f"log_level={self.log_level!r} must be one of {', '.join(LOG_LEVELS)}")
         number("max_connections", self.max_connections, whole=True)
         number("header_timeout_s", self.header_timeout_s)
+        number("max_head_kb", self.max_head_kb)
         number("keep_alive_s", self.keep_alive_s)
         number("shutdown_timeout_s", self.shutdown_timeout_s, inclusive=True)
+
+    @property
+    def max_head_bytes(self) -> int:
+        return int(self.max_head_kb * 1024)
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> ServerSettings:

@@ -1,7 +1,7 @@
 """Transfer learning: carry a trained network over to another dataset, then fine-tune it.
 
-The classifier is the net's last linear layer (the one producing the class scores); everything before it
-is the backbone. `transfer_weights` copies every tensor whose name and shape match, so with another class
+The classifier is the layer the net names in `classifier_name` (fer.models.registry.get_classifier);
+everything else is the backbone. `transfer_weights` copies every tensor whose name and shape match, so with another class
 set the classifier starts afresh while the backbone is kept. `FreezeBackbone` keeps the backbone frozen
 (weights and batch-norm statistics) for the first `freeze_epochs` epochs, so the new classifier settles
 before its gradients reach the features; FERModule's `backbone_lr_scale` then trains the backbone at a
@@ -16,27 +16,21 @@ import torch
 from lightning.pytorch.callbacks import BaseFinetuning
 from torch import nn
 
+from fer.models.registry import get_classifier
+
 log = logging.getLogger(__name__)
-
-
-def classifier_layer(net: nn.Module) -> tuple[str, nn.Linear]:
-    """The name and module of the last linear layer: the classifier that maps features to class scores."""
-    linears = [(name, m) for name, m in net.named_modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise ValueError(f"{type(net).__name__} has no linear classifier layer")
-    return linears[-1]
 
 
 def split_parameters(net: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
     """(backbone parameters, classifier parameters) of the net."""
-    head = {id(p) for p in classifier_layer(net)[1].parameters()}
+    head = {id(p) for p in get_classifier(net)[1].parameters()}
     params = list(net.parameters())
     return [p for p in params if id(p) not in head], [p for p in params if id(p) in head]
 
 
 def backbone_modules(net: nn.Module) -> list[nn.Module]:
     """The leaf modules of the backbone (every leaf but the classifier)."""
-    head = classifier_layer(net)[1]
+    head = get_classifier(net)[1]
     return [m for m in BaseFinetuning.flatten_modules(net) if m is not head]
 
 

@@ -63,11 +63,14 @@ class FERModule(L.LightningModule):
         channels_last: bool = False,
         pretrained: bool = False,
         backbone_lr_scale: float = 1.0,
+        decay_norm_and_bias: bool = False,
         data: str | None = None,
     ):
         """`backbone_lr_scale` < 1 trains every layer but the classifier at that fraction of `lr`
-        (fine-tuning a transferred network, fer.training.finetune). `data` says what it is trained on
-        (FERDataModule.description): kept in its checkpoints, and from there in exported models."""
+        (fine-tuning a transferred network, fer.training.finetune). `decay_norm_and_bias` false exempts
+        biases and normalisation weights (every parameter with fewer than 2 dimensions) from `weight_decay`.
+        `data` says what it is trained on (FERDataModule.description): kept in its checkpoints, and from
+        there in exported models."""
         super().__init__()
         if optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
@@ -201,11 +204,27 @@ class FERModule(L.LightningModule):
             )
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
-
-    def _parameter_groups(self):
-        """All parameters at `lr`; with backbone_lr_scale != 1, the backbone in a group of its own."""
-        scale = self.hparams.get("backbone_lr_scale", 1.0)
+    def _parameter_groups(self) -> list[dict[str, Any]]:
+        """The optimizer's groups: with backbone_lr_scale != 1, the backbone at its own learning rate; with
+        decay_norm_and_bias false, each of those split again into decayed weights and undecayed rest."""
+        h = self.hparams
+        scale = h.get("backbone_lr_scale", 1.0)
         if scale == 1.0:
-            return self.parameters()
-        backbone, head = split_parameters(self.net)
-        return [{"params": backbone, "lr": self.hparams.lr * scale}, {"params": head, "lr": self.hparams.lr}]
+            parts = [(list(self.parameters()), h.lr)]
+        else:
+            backbone, head = split_parameters(self.net)
+            parts = [(backbone, h.lr * scale), (head, h.lr)]
+        return [group for params, lr in parts
+                for group in decay_groups(params, lr, h.weight_decay, h.decay_norm_and_bias)]
+
+
+def decay_groups(params: list[torch.nn.Parameter], lr: float, weight_decay: float,
+                 decay_norm_and_bias: bool) -> list[dict[str, Any]]:
+    """Parameter groups at one learning rate. Decay shrinks a weight matrix towards simpler functions, but a
+    bias or a norm's scale only shifts or rescales a feature, so pulling it to zero just fights the fit;
+    tensors with fewer than 2 dimensions are exactly those. Empty groups are left out."""
+    if decay_norm_and_bias:
+        split = [(params, weight_decay)]
+    else:
+        split = [([p for p in params if p.ndim >= 2], weight_decay), ([p for p in params if p.ndim < 2], 0.0)]
+    return [{"params": kept, "lr": lr, "weight_decay": decay} for kept, decay in split if kept]

@@ -17,7 +17,8 @@ from torch import nn
 from fer.checkpoints.loading import load_model
 from fer.errors import CheckpointError
 from fer.models.narrowing import copy_narrowed
-from fer.training.finetune import classifier_layer, transfer_weights
+from fer.models.registry import get_classifier
+from fer.training.finetune import transfer_weights
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def warm_start(net: nn.Module, path: str | Path, class_names: list[str]) -> None
     if not kept:
         raise CheckpointError(f"init_from={path} ({source.model} {source.model_kwargs}) shares no layer of the "
                               "same name and shape with this run's model; use the same model and kwargs")
-    lost = [n for n in replaced if not n.startswith(f"{classifier_layer(net)[0]}.")]
+    lost = [n for n in replaced if not n.startswith(f"{get_classifier(net)[0]}.")]
     if lost:  # another layout, e.g. other dropout layers shift the names: say how to match the source
         log.warning("init_from=%s: %d tensors of the backbone found no match of the same name and shape and start "
                     "afresh; train with the source's model=%s model.kwargs=%s to keep them all", path, len(lost),

@@ -34,15 +34,25 @@ function percentages(probs) {
   return out;
 }
 
+// Every string from the model, a request or a reply (class names, labels, errors) goes into the page as
+// text, never as HTML: a model file is untrusted, and its class names could hold markup.
+function element(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
 function buildBars() {
-  $("bars").innerHTML = "";
-  for (const name of classes) {
-    const row = document.createElement("div");
-    row.className = "bar";
+  const rows = classes.map((name) => {
+    const row = element("div", "bar");
     row.dataset.class = name;
-    row.innerHTML = `<span class="name">${name}</span><span class="track"><span class="fill"></span></span><span class="pct"></span>`;
-    $("bars").appendChild(row);
-  }
+    const track = element("span", "track");
+    track.append(element("span", "fill"));
+    row.append(element("span", "name", name), track, element("span", "pct"));
+    return row;
+  });
+  $("bars").replaceChildren(...rows);
 }
 
 function primaryFace(faces) {
@@ -82,17 +92,17 @@ function updatePanel(faces) {
     img.src = face.crop;
   }
   // A list of faces the page shows: for people, and for tests that read the page.
-  const list = $("faces");
-  list.innerHTML = "";
-  for (const f of faces) {
-    const li = document.createElement("li");
+  $("faces").replaceChildren(...faces.map((f) => {
+    const li = element("li");
     li.dataset.track = f.track_id;
     li.dataset.label = f.label;
     li.dataset.confidence = f.confidence.toFixed(3);
     li.dataset.box = f.box.join(",");
-    li.innerHTML = `<i style="background:${colour(f.track_id)}"></i>face ${f.track_id}: ${f.label} ${Math.round(f.confidence * 100)}%`;
-    list.appendChild(li);
-  }
+    const swatch = element("i");
+    swatch.style.background = colour(f.track_id);
+    li.append(swatch, `face ${f.track_id}: ${f.label} ${Math.round(f.confidence * 100)}%`);
+    return li;
+  }));
 }
 
 function drawFaces(faces, scale) {
