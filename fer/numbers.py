@@ -1,4 +1,5 @@
-"""The one checker of numeric settings, shared by every config: whole numbers, fractions, positive numbers.
+"""The one checker of settings, shared by every config: names (a misspelt key is refused with the valid
+ones), whole numbers, fractions, positive numbers.
 
 Values arrive as whatever Hydra or argparse parsed: `max_frames=abc` is the string "abc", `optim.lr=nan`
 a float NaN, `true` a bool. Each check returns the value or raises a ConfigError naming the setting,
@@ -8,6 +9,7 @@ the value and what it must be.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fer.errors import ConfigError
@@ -44,3 +46,28 @@ def positive_number(value: Any, name: str, allow_zero: bool = False) -> float:
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(f"{name}={value!r} must be a finite number {bound}")
     return float(value)
+
+
+def unknown_setting(name: str, valid: Iterable[Any]) -> ConfigError:
+    """The refusal of the setting `name` ("smoothing.ema_alpah"), listing the valid keys of its group."""
+    group, _, key = str(name).rpartition(".")
+    choices = ", ".join(sorted(map(str, valid)))
+    if group:
+        return ConfigError(f"{group} has no setting {key}; valid {group} settings: {choices}")
+    return ConfigError(f"there is no setting {key}; valid settings: {choices}")
+
+
+def known_settings(given: Mapping[str, Any], valid: Mapping[str, Any], where: str = "") -> None:
+    """Raise ConfigError for the first key of `given`, at any depth, that `valid` does not have, or for a
+    single value given where `valid` holds a group of settings. Below a key whose valid value is not a
+    mapping (a plain value; None for a config group this checker does not describe) anything goes."""
+    for key, value in given.items():
+        name = f"{where}.{key}" if where else str(key)
+        if key not in valid:
+            raise unknown_setting(name, valid)
+        group = valid[key]
+        if isinstance(group, Mapping) and group:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{name}={value!r} is a group of settings, not a value; set one of them, "
+                                  f"e.g. {name}.{next(iter(group))}=VALUE")
+            known_settings(value, group, name)

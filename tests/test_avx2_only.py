@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -23,7 +24,8 @@ PROBE = ("import json, torch, cv2, onnxruntime as ort, numpy as np; "
                     reason="needs an x86-64 Linux CPU with CPUID faulting and AVX2, and gcc")
 def test_avx2_only_masks_avx512_for_torch_opencv_and_onnxruntime(tmp_path):
     env_lib = {"AVX2_ONLY_LIB": str(tmp_path / "avx2_only.so")}
-    out = subprocess.run(["bash", "bench/avx2_only.sh", "python", "-c", PROBE], cwd=ROOT, capture_output=True,
+    # This interpreter, not the first `python` on PATH: in a virtualenv they differ.
+    out = subprocess.run(["bash", "bench/avx2_only.sh", sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
                          text=True, env={**os.environ, **env_lib}, timeout=120)
     assert out.returncode == 0, out.stderr
     capability, avx512f, avx2, shape = json.loads(out.stdout.strip().splitlines()[-1])

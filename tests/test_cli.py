@@ -97,3 +97,58 @@ def test_ferkit_train_is_scripts_train(folder_dataset, tmp_path):
     assert reports["script"]["command"] == " ".join(["python scripts/train.py", *data])
     assert reports["ferkit"]["accuracy"] == reports["script"]["accuracy"]
     assert reports["ferkit"]["confusion_matrix"] == reports["script"]["confusion_matrix"]
+
+
+def ferkit_in_process(monkeypatch, capsys, *args: str) -> tuple[int, list[str]]:
+    """`ferkit ARGS` in this process (Hydra refuses a command line before any work): (exit code, stderr lines)."""
+    from fer.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["ferkit"])
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    return exit_.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["webcam", "smoothin.ema_alpha=0.3"], "there is no setting smoothin; valid settings: camera, ckpt, classifier"),
+    (["webcam", "smoothing.ema_alpah=0.3"], "smoothing has no setting ema_alpah; valid smoothing settings: "
+                                            "box_alpha, detect_every, ema_alpha, iou_threshold, persistence, stagger"),
+    (["serve", "prot=18000"], "there is no setting prot; valid settings:"),
+    (["train", "trainr.max_epochs=1"], "there is no setting trainr; valid settings:"),
+    (["eval", "splt=test"], "there is no setting splt; valid settings:"),
+    (["analyze", "source=x.mp4", "csvv=a.csv"], "there is no setting csvv; valid settings:"),
+    (["search", "serch.n_trials=2"], "there is no setting serch; valid settings:"),
+    (["webcam", "detector=nosuch"], "there is no detector=nosuch; choose one of: centerface, haar"),
+    (["serve", "detector=nosuch"], "there is no detector=nosuch; choose one of: centerface, haar"),
+    (["train", "experiment=nosuch"], "there is no experiment=nosuch; choose one of: "),
+    (["webcam", "headless=true", "source=/tmp/my holiday", "clip.mp4", "output=o.mp4"],
+     "'clip.mp4' is not a key=value override; if it is the rest of a value with spaces, quote the whole "
+     "override: \"source='/tmp/my holiday clip.mp4'\""),
+    (["webcam", "source=clip(1).mp4"], "cannot read the override 'source=clip(1).mp4' (mismatched input"),
+    (["webcam", "smoothing=3"], "smoothing=3 is a group of settings, not a value; set one of them"),
+], ids=lambda v: "_".join(v) if isinstance(v, list) else None)
+def test_hydra_typos_are_one_line_and_exit_2(monkeypatch, capsys, args, message):
+    code, lines = ferkit_in_process(monkeypatch, capsys, *args)
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {message}"), lines
+
+
+def test_hydra_typo_through_the_installed_command(tmp_path):
+    """The real process: one line on stderr, exit code 2 (Hydra alone prints several and exits 1)."""
+    res = run([*FERKIT, "train", "trainr.max_epochs=1"], cwd=tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert res.stderr.startswith("error: there is no setting trainr; valid settings:") and "trainer" in res.stderr
+
+
+def test_hydra_full_error_still_gives_hydras_own_report(monkeypatch):
+    """HYDRA_FULL_ERROR=1 asks for Hydra's exception; the switch is left as the user set it."""
+    from hydra.errors import ConfigCompositionException
+
+    from fer.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["ferkit"])
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    with pytest.raises(ConfigCompositionException):
+        main(["webcam", "smoothin.ema_alpha=0.3"])
+    assert os.environ["HYDRA_FULL_ERROR"] == "1"

@@ -141,6 +141,31 @@ def test_datamodule_exposes_the_class_set_of_a_folder_tree(tmp_path):
     assert dm.class_weights().shape == (3,)
 
 
+def test_an_empty_train_class_folder_is_a_warning_naming_it(tmp_path, caplog):
+    """The class would be trained with weight 0 and never predicted: said at once, and again from the cache."""
+    root = make_tree(tmp_path / "faces")
+    for f in (root / "train" / "mango").iterdir():
+        f.unlink()
+    dm = FERDataModule(root=str(root), cache_dir=str(tmp_path / "cache"), name="folder", augment={"mode": "none"})
+    with caplog.at_level(logging.WARNING):
+        weights = dm.class_weights()
+    assert dm.class_names == ("Apple", "mango", "zebra") and weights[1] == 0 and weights[0] > 0
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(f"{root / 'train' / 'mango'}/ holds no readable images" in m and "weight 0" in m for m in warned)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        load_dataset("folder", root, tmp_path / "cache")
+    assert "'mango' but never learns it" in caplog.text
+
+
+def test_fer2013_folders_without_a_class_warn_too(folder_dataset, tmp_path, caplog):
+    for f in (folder_dataset / "train" / "disgust").iterdir():
+        f.unlink()
+    with caplog.at_level(logging.WARNING):
+        load_dataset("fer2013", folder_dataset)
+    assert "train/disgust/ holds no readable images" in caplog.text and "data=folder" in caplog.text
+
+
 def test_datamodule_knows_fixed_class_sets_before_reading():
     assert FERDataModule(root="/nowhere", name="ferplus").class_names == CLASSES_WITH_CONTEMPT
     assert FERDataModule(root="/nowhere").class_names == CLASSES

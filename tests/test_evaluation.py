@@ -88,6 +88,32 @@ def test_eval_script_scores_the_bundled_model_on_a_test_only_folder(tmp_path):
     assert sum(r["support"] for r in report["classes"].values()) == 7
 
 
+def test_a_bare_class_folder_is_scored_against_the_models_own_classes(tmp_path):
+    """A 3-class model on angry/, happy/ and surprise/: the folder is named after the model's classes, not
+    taken for FER-2013 with four classes missing; a folder the model has no class for is named."""
+    from live_helpers import lightning_style_checkpoint
+
+    three = ["angry", "happy", "surprise"]
+    ckpt = lightning_style_checkpoint(tmp_path / "three.ckpt", model="fastcnn", model_kwargs={"width": 8},
+                                      class_names=three)
+    write_faces(tmp_path / "mine", 2, 48, False, ".png")
+    for name in set(CLASSES) - set(three):
+        for f in (tmp_path / "mine" / name).iterdir():
+            f.unlink()
+        (tmp_path / "mine" / name).rmdir()
+    res = run_eval(tmp_path, f"ckpt={ckpt}", f"data.root={tmp_path / 'mine'}", "split=test",
+                   "classifier.backend=torch", "device=cpu")
+    assert res.returncode == 0, res.stderr[-2000:]
+    report = json.loads((tmp_path / "eval_out" / "report.json").read_text())
+    assert list(report["classes"]) == three
+    assert [report["classes"][c]["support"] for c in three] == [2, 2, 2]
+
+    (tmp_path / "mine" / "sad").mkdir()
+    with pytest.raises(DataError, match=r"unknown class folder .*sad: class folders \(the model's classes\) must "
+                                        "be named one of angry, happy, surprise"):
+        load_split(tmp_path / "mine", "test", class_names=three)
+
+
 def test_no_labelled_faces_is_one_clear_line(tmp_path):
     (tmp_path / "empty").mkdir()
     res = run_eval(tmp_path, f"data.root={tmp_path / 'empty'}", "split=test")

@@ -98,3 +98,34 @@ def test_model_info_and_healthz_name_the_network_file_and_classes(tmp_path):
     with TestClient(create_app(ServiceSettings(), r)) as client:
         health = client.get("/healthz").json()
     assert health["model"] == "cnn4" and health["path"] == str(ckpt) and health["classes"] == r.class_names
+
+
+@pytest.mark.parametrize(("settings", "cli"), [
+    ({"smoothing": {"ema_alpah": 0.01}}, "smoothing.ema_alpah=0.01"),
+    ({"smoothin": {"ema_alpha": 0.01}}, "smoothin.ema_alpha=0.01"),
+    ({"detector": {"name": "haar", "input_width": 3}}, "detector=haar +detector.input_width=3"),
+    ({"smoothing": 3}, "smoothing=3"),
+])
+def test_misspelt_api_settings_are_refused_as_the_command_line_refuses_them(monkeypatch, capsys, settings, cli):
+    """One checker (fer.numbers.known_settings): the Python API's message is the command line's, word for word."""
+    from fer.api.recognizer import Recognizer
+    from fer.cli.main import main
+    from fer.errors import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        Recognizer(settings=settings)  # before any model is loaded
+    monkeypatch.setattr("sys.argv", ["ferkit"])
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["webcam", "headless=true", "output=o.mp4", "source=none.mp4", *cli.split()])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {refused.value}"]
+
+
+def test_composed_configs_keep_their_own_keys_out_of_the_pipeline():
+    """Recognizer.from_config takes a serve/analyze config whole: its port or csv are not webcam settings."""
+    from fer.api.settings import live_settings, webcam_part
+
+    cfg = {**webcam_config(), "port": 8000, "csv": "a.csv", "service": {"max_streams": 1}}
+    assert set(webcam_part(cfg)) == set(webcam_config())
+    assert live_settings(webcam_part(cfg))["smoothing"] == webcam_config()["smoothing"]

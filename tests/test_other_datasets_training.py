@@ -63,6 +63,23 @@ def test_folder_run_trains_and_reports_with_the_folders_classes(folder_run):
         assert (out / name).stat().st_size > 0, name
 
 
+def test_exported_models_record_the_data_they_were_trained_on(folder_run, tmp_path):
+    """The checkpoint says what it learnt from (a folder tree, not FER-2013), and its bundle and ONNX file say so too."""
+    from fer.checkpoints.bundle import export_bundle
+    from fer.checkpoints.loading import load_model
+    from fer.checkpoints.onnx_export import export_onnx
+
+    root, out, _ = folder_run
+    ckpt = out / "checkpoints" / "last.ckpt"
+    expected = f"a class-folder tree at {root}"
+    assert torch.load(ckpt, weights_only=True)["hyper_parameters"]["data"] == expected
+    info = export_bundle(ckpt, tmp_path / "m.pt")
+    assert info["data"] == expected and "FER-2013" not in info["data"]
+    assert json.loads((tmp_path / "m.json").read_text())["data"] == expected
+    assert load_model(tmp_path / "m.pt").meta["data"] == expected  # and a re-export keeps it
+    assert export_onnx(load_model(ckpt), tmp_path / "m.onnx")["data"] == expected
+
+
 def test_eval_scores_a_folder_dataset_with_its_classes_and_writes_a_cam(folder_run, tmp_path):
     root, out, _ = folder_run
     face = tmp_path / "face.png"

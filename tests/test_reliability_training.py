@@ -3,6 +3,7 @@ files and values are named, unsafe checkpoints are refused plainly."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -236,3 +237,53 @@ def test_train_script_refuses_code_in_ckpt_path_plainly(folder_dataset, tmp_path
     assert res.returncode == 2 and "Traceback" not in output(res)
     assert "holds objects other than weights" in res.stderr and "not loaded" in res.stderr
     assert "weights_only" not in output(res)
+
+
+# 11. A disk that fills during training leaves the earlier checkpoints whole ----------------------
+
+class FillingDisk:
+    """A file with `room` bytes of space left: a write beyond it stores what fits, then fails as a full disk does."""
+
+    def __init__(self, f, room: int):
+        self.f, self.room = f, room
+
+    def write(self, data) -> int:
+        data = memoryview(data).cast("B")
+        if len(data) > self.room:
+            self.f.write(data[:self.room])
+            self.room = 0
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
+def test_a_full_disk_during_training_is_one_line_and_keeps_the_earlier_checkpoints(folder_dataset, tmp_path,
+                                                                                   monkeypatch, capsys):
+    from fer.cli.entrypoint import exit_on_user_error
+    from fer.outputs import PendingFile
+
+    real_open, opened = PendingFile.open, []
+
+    def open_on_a_filling_disk(self, mode="w", **kwargs):
+        f = real_open(self, mode, **kwargs)
+        if self.final.suffix != ".ckpt":
+            return f
+        opened.append(self.final.name)
+        return f if len(opened) <= 2 else FillingDisk(f, room=4096)  # epoch 0's best and last fit, then full
+
+    monkeypatch.setattr(PendingFile, "open", open_on_a_filling_disk)
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_:
+        exit_on_user_error(train)(make_cfg(folder_dataset, run, "trainer.max_epochs=3", "logger=csv",
+                                           "callbacks.early_stopping=null", *FAST))
+    assert exit_.value.code == 2 and len(opened) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: no space left on the disk holding {run / 'checkpoints' / opened[2]}")
+    assert "nothing was replaced" in err[-1] and not any("Traceback" in line for line in err)
+    files = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert files == sorted(opened[:2]) and not any("partial" in name for name in files)
+    for name in files:  # whole: they load, and hold epoch 0
+        assert torch.load(run / "checkpoints" / name, weights_only=True)["epoch"] == 0

@@ -22,7 +22,7 @@ import numpy as np
 
 from fer.api.analysis import Analysis
 from fer.api.faces import Face
-from fer.api.settings import live_settings
+from fer.api.settings import live_settings, webcam_part
 from fer.api.video_run import VideoRun
 from fer.errors import SourceError
 from fer.inference.build import build_pipeline
@@ -97,8 +97,9 @@ class Recognizer:
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> Recognizer:
-        """From a composed webcam-style config (what the Hydra entry points hold)."""
-        return cls(settings=cfg)
+        """From a composed webcam-style config (what the Hydra entry points hold); its keys that are not
+        webcam settings (a service's port, analyze's csv) belong to the entry point and are left out."""
+        return cls(settings=webcam_part(cfg))
 
     @property
     def class_names(self) -> list[str]:

@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from fer.inference.conf_files import detector_settings, load_conf
+from fer.numbers import known_settings
 
-# Keys of conf/webcam.yaml that say where runs go or what the window shows, not how frames are read.
-NOT_PIPELINE = ("paths", "task_name", "ui", "camera", "source", "headless", "output", "jsonl", "max_frames",
-                "progress")
+# Keys of conf/webcam.yaml (and groups of its defaults list) that say where runs go or what the window shows,
+# not how frames are read.
+NOT_PIPELINE = ("paths", "hydra", "task_name", "ui", "camera", "source", "headless", "output", "jsonl",
+                "max_frames", "progress")
 # Config groups of webcam.yaml's defaults list that configure the pipeline (paths and hydra place run folders).
 PIPELINE_GROUPS = ("detector",)
 
@@ -30,20 +32,48 @@ def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def webcam_settings(detector: str | None = None) -> dict[str, Any]:
+    """Every setting of conf/webcam.yaml with its default: its own keys, the detector group's file (that of
+    `detector` if named), and None for the groups that only place run folders (paths, hydra)."""
+    webcam = load_conf("webcam.yaml")
+    settings = {k: v for k, v in webcam.items() if k != "defaults"}
+    for entry in webcam["defaults"]:  # `_self_` comes first: the groups' files win, as in Hydra
+        if isinstance(entry, dict):
+            (group, option), = entry.items()
+            settings[group] = load_conf(group, f"{option}.yaml") if group in PIPELINE_GROUPS else None
+    if detector and detector != settings["detector"]["name"]:
+        settings["detector"] = detector_settings(detector)
+    return settings
+
+
+def check_settings(update: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> None:
+    """Refuse a misspelt key of `update` (nested like conf/webcam.yaml) with the valid ones: the check a
+    command line's `key=value` gets, so `{"smoothing": {"ema_alpah": 0.1}}` is refused as
+    `smoothing.ema_alpah=0.1` is. defaults: webcam_settings() for update's detector, if already read."""
+    valid = dict(defaults or webcam_settings(_detector_name(update)))
+    if list(valid["detector"]) == ["name"]:
+        valid["detector"] = None  # a detector registered in code without a file: its arguments are its own
+    known_settings(update, valid)
+
+
+def _detector_name(update: Mapping[str, Any]) -> str | None:
+    detector = update.get("detector")
+    return detector.get("name") if isinstance(detector, Mapping) else None
+
+
+def webcam_part(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The webcam settings of a composed config that holds more (conf/serve.yaml's port, analyze's csv)."""
+    valid = webcam_settings()
+    return {k: v for k, v in cfg.items() if k in valid}
+
+
 def live_settings(update: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """conf/webcam.yaml with its detector group, then `update` (nested like the YAML) merged on top.
 
     Like Hydra's `detector=haar`, an update naming another detector starts from that detector's file.
+    A key that conf/webcam.yaml does not have is refused (ConfigError), as on the command line.
     """
-    webcam = load_conf("webcam.yaml")
-    settings = {k: v for k, v in webcam.items() if k not in (*NOT_PIPELINE, "defaults")}
-    for entry in webcam["defaults"]:  # `_self_` comes first: the groups' files win, as in Hydra
-        if isinstance(entry, dict):
-            (group, option), = entry.items()
-            if group in PIPELINE_GROUPS:
-                settings[group] = load_conf(group, f"{option}.yaml")
     update = dict(update or {})
-    name = (update.get("detector") or {}).get("name")
-    if name and name != settings["detector"]["name"]:
-        settings["detector"] = detector_settings(name)
-    return _merge(settings, update)
+    defaults = webcam_settings(_detector_name(update))
+    check_settings(update, defaults)
+    return _merge({k: v for k, v in defaults.items() if k not in NOT_PIPELINE}, update)

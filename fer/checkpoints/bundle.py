@@ -13,6 +13,8 @@ from fer.errors import ConfigError, OutputError
 from fer.outputs import PendingFile, check_outputs, output_error
 
 PRECISIONS = ("fp32", "fp16", "int8")
+# Checkpoints written before training recorded its data, found outside their run's folder.
+UNRECORDED = "not recorded (the checkpoint predates the record, and no report.json of its run is beside it)"
 
 
 def _quantize(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,6 +46,7 @@ def export_bundle(ckpt_path: str | Path, out_path: str | Path, meta: dict[str, A
     check_outputs([("out", out_path), ("out", out_path.with_suffix(".json"))], [("checkpoint", ckpt_path)])
     loaded = load_model(ckpt_path)  # validates the checkpoint fully before anything is written
     report = _find_report(ckpt_path)
+    data = loaded.meta.get("data") or (f"read from {report['data']}" if report.get("data") else UNRECORDED)
     if Path(str(report.get("checkpoint", ""))).name != ckpt_path.name:
         report = {}  # the run's report scored another checkpoint (e.g. best vs last): its numbers don't apply
     info: dict[str, Any] = {
@@ -53,7 +56,7 @@ def export_bundle(ckpt_path: str | Path, out_path: str | Path, meta: dict[str, A
         "test_macro_f1": report.get("macro_f1"),
         "test_split": report.get("split"),
         "train_command": report.get("command"),
-        "data": "FER-2013 (research use only)",
+        "data": data,
     }
     info.update(meta or {})
     state, scales = {}, {}

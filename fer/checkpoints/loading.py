@@ -137,8 +137,15 @@ def _build(obj: dict[str, Any], path: Path) -> LoadedModel:
                               f"classes ({detail}). Was it trained with another architecture or code version?")
     net.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items()})
     net.eval()
-    meta = dict(obj.get("meta") or {}) if obj.get("format") == BUNDLE_FORMAT else {}
-    return LoadedModel(net, class_names, name, kwargs, meta, str(path))
+    return LoadedModel(net, class_names, name, kwargs, _meta(obj), str(path))
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    """A bundle's metadata; of a training checkpoint, the data it was trained on where it records that."""
+    if obj.get("format") == BUNDLE_FORMAT:
+        return dict(obj.get("meta") or {})
+    data = (obj.get("hyper_parameters") or {}).get("data")
+    return {"data": str(data)} if data else {}
 
 
 def _dequantize(state: dict[str, torch.Tensor], scales: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -15,14 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from fer.api.analysis_writer import AnalysisWriter
 from fer.api.recognizer import Recognizer
 from fer.api.rows import CSV_SUFFIXES, PLOT_SUFFIXES
 from fer.api.settings import live_settings
-from fer.cli.entrypoint import exit_on_user_error
+from fer.cli.entrypoint import hydra_command
 from fer.corpus.listing import is_corpus_source
 from fer.corpus.run import CorpusRun, analyze_corpus, check_corpus_settings
 from fer.errors import ConfigError, SourceError, require_extra
@@ -138,8 +137,7 @@ def analyze_many(cfg: dict[str, Any], run_dir: Path) -> CorpusRun:
     return run
 
 
-@hydra.main(version_base="1.3", config_path="pkg://fer.conf", config_name="analyze")
-@exit_on_user_error
+@hydra_command("analyze")
 def main(cfg: DictConfig) -> None:
     """`ferkit analyze source=clip.mp4 [csv=out.csv plot=timeline.png]`, `ferkit analyze source=DIR output=OUT`,
     plus any `ferkit webcam` override. A corpus with failed clips exits 1 (0 in a multirun: see the summary);

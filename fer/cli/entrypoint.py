@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from pathlib import Path
 
+import hydra
 from hydra.core.hydra_config import HydraConfig
 
+from fer.cli.hydra_errors import COMMAND_LINE_MISTAKES, explain
 from fer.errors import FERError
 
 
@@ -61,6 +64,38 @@ def exit_on_user_error(fn):
             sys.exit(2)
 
     return wrapper
+
+
+def hydra_command(config_name: str):
+    """`@hydra.main` on conf/<config_name>.yaml (the package fer.conf) with the user-error policy, both for
+    the command's FERErrors (exit_on_user_error) and for Hydra's refusals of the command line (a misspelt
+    key, an unknown group option, an unreadable override; see fer.cli.hydra_errors)."""
+
+    def decorate(task):
+        hydra_main = hydra.main(version_base="1.3", config_path="pkg://fer.conf",
+                                config_name=config_name)(exit_on_user_error(task))
+
+        @functools.wraps(task)
+        def main():
+            before = os.environ.get("HYDRA_FULL_ERROR")
+            if before == "1":  # the user asked for Hydra's own report and traceback
+                return hydra_main()
+            # Hydra's documented switch: raise its errors instead of printing them and exiting 1.
+            os.environ["HYDRA_FULL_ERROR"] = "1"
+            try:
+                return hydra_main()
+            except COMMAND_LINE_MISTAKES as err:
+                print(f"error: {explain(err, sys.argv[1:])}", file=sys.stderr)
+                sys.exit(2)
+            finally:
+                if before is None:
+                    os.environ.pop("HYDRA_FULL_ERROR", None)
+                else:
+                    os.environ["HYDRA_FULL_ERROR"] = before
+
+        return main
+
+    return decorate
 
 
 class OneLineParser(argparse.ArgumentParser):

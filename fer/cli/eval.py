@@ -11,14 +11,12 @@ into the run directory.
 
 from __future__ import annotations
 
-import hydra
 from omegaconf import DictConfig
 
-from fer.cli.entrypoint import exit_on_user_error
+from fer.cli.entrypoint import hydra_command
 
 
-@hydra.main(version_base="1.3", config_path="pkg://fer.conf", config_name="eval")
-@exit_on_user_error
+@hydra_command("eval")
 def main(cfg: DictConfig) -> float:
     from fer.cli.evaluation import evaluate
 

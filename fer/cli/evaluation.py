@@ -57,10 +57,10 @@ def run_context(paths: list[str]) -> tuple[list | None, str | None]:
     return history, command
 
 
-def load_faces(cfg: DictConfig) -> tuple[Any, list[str]]:
-    """(EvalData of cfg.split, the data's class names): FER-2013 in any of load_split's layouts, or any other
-    dataset (data=folder|ferplus|rafdb|affectnet) through its reader, with its own classes."""
-    from fer.constants import CLASSES
+def load_faces(cfg: DictConfig, model_classes: list[str]) -> tuple[Any, list[str]]:
+    """(EvalData of cfg.split, the data's class names): FER-2013 in any of load_split's layouts (a bare
+    <class>/ or test/<class>/ folder named after the model's classes), or any other dataset
+    (data=folder|ferplus|rafdb|affectnet) through its reader, with its own classes."""
     from fer.data.datasets import load_dataset
     from fer.data.load import load_split
     from fer.data.splits import EvalData
@@ -68,7 +68,8 @@ def load_faces(cfg: DictConfig) -> tuple[Any, list[str]]:
     data = cfg.data
     name = data.get("name", "fer2013")
     if name == "fer2013":
-        return load_split(data.root, cfg.split, data.cache_dir), list(CLASSES)
+        faces = load_split(data.root, cfg.split, data.cache_dir, class_names=model_classes)
+        return faces, list(faces.class_names)
     splits = load_dataset(name, data.root, data.cache_dir, val_fraction=data.get("val_fraction", 0.1),
                           label_mode=data.get("label_mode", "majority"), seed=data.get("seed", 0))
     return EvalData(splits[cfg.split], splits.source, list(splits.notes)), list(splits.class_names)
@@ -104,7 +105,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         backend = "torch"  # the CPU build of ONNX Runtime: a GPU evaluates with torch
     paths = checkpoint_paths(cfg.ckpt, backend)
     models = open_models(paths, backend, device, threads)
-    data, class_names = load_faces(cfg)
+    data, class_names = load_faces(cfg, list(models[0].class_names))
     start, cpu = time.perf_counter(), time.process_time()
     probs, targets = evaluate_split(models, data.faces, cfg.tta, batch_size=cfg.data.eval_batch_size,
                                     data_classes=class_names, progress_bar=cfg.get("progress"))

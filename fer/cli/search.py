@@ -13,10 +13,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
-from fer.cli.entrypoint import command_line, exit_on_user_error
+from fer.cli.entrypoint import command_line, hydra_command
 
 
 def suggest(trial, name: str, spec: DictConfig):
@@ -25,8 +24,7 @@ def suggest(trial, name: str, spec: DictConfig):
     return trial.suggest_float(name, spec.low, spec.high, log=bool(spec.get("log", False)))
 
 
-@hydra.main(version_base="1.3", config_path="pkg://fer.conf", config_name="search")
-@exit_on_user_error
+@hydra_command("search")
 def main(cfg: DictConfig) -> float:
     import optuna
     from hydra.utils import instantiate

@@ -12,10 +12,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from fer.cli.entrypoint import exit_on_user_error
+from fer.cli.entrypoint import hydra_command
 from fer.errors import ConfigError
 
 
@@ -30,8 +29,7 @@ def check_port(port: Any) -> int:
     return number
 
 
-@hydra.main(version_base="1.3", config_path="pkg://fer.conf", config_name="serve")
-@exit_on_user_error
+@hydra_command("serve")
 def main(cfg: DictConfig) -> None:
     settings = OmegaConf.to_container(cfg, resolve=True)
     settings["port"] = check_port(settings["port"])  # before the service's imports: the mistake shows at once

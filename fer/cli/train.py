@@ -8,14 +8,12 @@
 
 from __future__ import annotations
 
-import hydra
 from omegaconf import DictConfig
 
-from fer.cli.entrypoint import command_line, exit_on_user_error, single_run_in_default_folder
+from fer.cli.entrypoint import command_line, hydra_command, single_run_in_default_folder
 
 
-@hydra.main(version_base="1.3", config_path="pkg://fer.conf", config_name="train")
-@exit_on_user_error
+@hydra_command("train")
 def main(cfg: DictConfig) -> float | None:
     from fer.training.fit import train
     from fer.training.resume import continue_in_run_folder

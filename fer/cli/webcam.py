@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import sys
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from fer.cli.entrypoint import exit_on_user_error
+from fer.cli.entrypoint import hydra_command
 
 
-@hydra.main(version_base="1.3", config_path="pkg://fer.conf", config_name="webcam")
-@exit_on_user_error
+@hydra_command("webcam")
 def main(cfg: DictConfig) -> None:
     from fer.live.run import run
 

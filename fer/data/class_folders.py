@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from fer.constants import IMAGE_SUFFIXES
-from fer.data.folder_reader import decode_files, skipped_note
+from fer.data.folder_reader import decode_files, empty_class_notes, skipped_note
 from fer.data.holdout import hold_out_val, val_note
 from fer.data.splits import FERSplits
 from fer.errors import DataError
@@ -70,6 +70,7 @@ def read_class_folders(root: Path, val_fraction: float = 0.1, seed: int = 0) -> 
         notes.append(skipped_note(skipped))
     if len(parts["train"]) == 0:
         raise DataError(f"{root / 'train'} holds no readable images (suffixes: {', '.join(IMAGE_SUFFIXES)})")
+    notes += empty_class_notes(root / "train", names, parts["train"].class_counts(len(names)))
     held = 0.0
     if len(parts["val"]) == 0:
         parts["train"], parts["val"] = hold_out_val(parts["train"], val_fraction, seed)

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from fer.data.augment import AugmentConfig, BatchAugment, build_sample_transform
 from fer.data.class_weights import balanced_class_weights
-from fer.data.datasets import check_name, known_class_names, load_dataset
+from fer.data.datasets import check_name, describe, known_class_names, load_dataset
 from fer.data.preprocess import to_model_input
 from fer.data.sharding import batch_sampler
 from fer.data.splits import FERSplits, LabeledImages
@@ -118,6 +118,11 @@ class FERDataModule(L.LightningDataModule):
         self.splits = splits
         log.info("%s from %s\n%s", "FER-2013" if self.dataset == "fer2013" else self.dataset, splits.source,
                  splits.summary())
+
+    def description(self) -> str:
+        """The dataset and where it was read from, as a trained model's metadata records it."""
+        self.setup()
+        return describe(self.dataset, self.splits.source)
 
     def class_weights(self) -> torch.Tensor:
         self.setup()

@@ -34,6 +34,21 @@ FIXED_CLASSES: dict[str, tuple[str, ...]] = {
 }
 
 
+# How a model's metadata names the data it was trained on (followed by where the files were).
+TITLES = {
+    "fer2013": "FER-2013 (research use only)",
+    "folder": "a class-folder tree",
+    "ferplus": "FER+ labels over FER-2013's faces (research use only)",
+    "rafdb": "RAF-DB (see its terms of use)",
+    "affectnet": "AffectNet (see its terms of use)",
+}
+
+
+def describe(name: str, source: str) -> str:
+    """'FER-2013 (research use only) at /data/fer2013': what a checkpoint records of its training data."""
+    return f"{TITLES[check_name(name)]} at {source}"
+
+
 def check_name(name: str) -> str:
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset data.name={name!r}; choose one of: {', '.join(DATASETS)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -18,19 +19,19 @@ from fer.errors import DataError
 log = logging.getLogger(__name__)
 
 
-def list_class_files(split_dir: Path) -> list[tuple[Path, int]]:
-    """All (image path, class index) pairs under split_dir/<class>/, sorted for determinism."""
+def list_class_files(split_dir: Path, class_names: Sequence[str] = CLASSES) -> list[tuple[Path, int]]:
+    """All (image path, class index) pairs under split_dir/<class>/, sorted for determinism; a folder's
+    name (in any case) is its class, indexed in class_names (FER-2013's by default)."""
+    index = {name.lower(): i for i, name in enumerate(class_names)}
     items: list[tuple[Path, int]] = []
     for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         name = class_dir.name.lower()
-        if name not in CLASSES:
-            raise DataError(
-                f"unknown class folder {class_dir}: FER-2013 class folders must be named one of "
-                f"{', '.join(CLASSES)}"
-            )
-        label = CLASSES.index(name)
+        if name not in index:
+            whose = "FER-2013 class folders" if tuple(class_names) == CLASSES else "class folders (the model's classes)"
+            raise DataError(f"unknown class folder {class_dir}: {whose} must be named one of "
+                            f"{', '.join(class_names)}")
         items += [
-            (f, label)
+            (f, index[name])
             for f in sorted(class_dir.iterdir())
             if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
         ]
@@ -61,6 +62,15 @@ def skipped_note(skipped: list[tuple[Path, str]]) -> str:
     named = "; ".join(f"{p} ({why})" for p, why in skipped[:NAMED_SKIPS])
     more = f"; and {len(skipped) - NAMED_SKIPS} more" if len(skipped) > NAMED_SKIPS else ""
     return f"skipped {len(skipped)} unreadable image file(s): {named}{more}"
+
+
+def empty_class_notes(train_dir: Path, names: Sequence[str], counts: list[int],
+                      advice: str = "add its images or remove the folder") -> list[str]:
+    """A warning per class of train/ without a readable image: the class stays in the model's classes
+    but is never trained on, and balanced class weighting gives it weight 0."""
+    return [f"{train_dir / name}/ holds no readable images: the model gets class {name!r} but never learns it "
+            f"(balanced class weighting gives it weight 0); {advice}"
+            for name, count in zip(names, counts, strict=True) if count == 0]
 
 
 def decode_files(items: list[tuple[Path, int]]) -> tuple[LabeledImages, list[Path], list[tuple[Path, str]]]:
@@ -128,6 +138,8 @@ def read_image_folder(root: Path) -> tuple[LabeledImages, LabeledImages, Labeled
     test_all, test_paths, skipped_test = decode_files(test_items)
     skipped = skipped_train + skipped_test
     notes: list[str] = [skipped_note(skipped)] if skipped else []  # cached with the data, repeated on reuse
+    notes += empty_class_notes(root / "train", CLASSES, train.class_counts(len(CLASSES)),
+                               "add its images, or train on the classes present with data=folder")
     if not test_items:
         notes.append(f"{root / 'test'} is missing or empty: val and test are empty")
     val, test, split_notes = split_test_by_prefix(test_all, test_paths)

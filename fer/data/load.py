@@ -9,7 +9,7 @@ import fcntl
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -168,17 +168,21 @@ def skipped_notes(skipped: list) -> list[str]:
     return notes
 
 
-def has_class_folders(path: Path) -> bool:
-    """True when `path` holds at least one folder named after a FER-2013 class."""
-    return path.is_dir() and any(p.is_dir() and p.name.lower() in CLASSES for p in path.iterdir())
+def has_class_folders(path: Path, class_names: Sequence[str] = CLASSES) -> bool:
+    """True when `path` holds at least one folder named after one of class_names (in any case)."""
+    names = {c.lower() for c in class_names}
+    return path.is_dir() and any(p.is_dir() and p.name.lower() in names for p in path.iterdir())
 
 
-def load_split(root: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None) -> EvalData:
+def load_split(root: str | os.PathLike, split: str, cache_dir: str | os.PathLike | None = None,
+               class_names: Sequence[str] = CLASSES) -> EvalData:
     """Only the faces one split needs, from any of three layouts.
 
     1. full FER-2013 (train/ + test/ folders, or the CSV): the split as training defines it (cached);
     2. a folder with only test/<class>/*: PublicTest is val, PrivateTest is test (by file-name prefix);
     3. any labelled folder <class>/*.jpg|png (a user's own photos, another dataset's test set): all of it.
+    In layouts 2 and 3 the folders are named after class_names (the scored model's classes: a 3-class
+    model is scored on angry/, happy/ and surprise/ alone), in 1 they are FER-2013's seven.
     Faces of any size or colour go through the same preprocessing as training.
     """
     if split not in ("train", "val", "test"):
@@ -191,20 +195,22 @@ def load_split(root: str | os.PathLike, split: str, cache_dir: str | os.PathLike
     else:
         splits = load_fer2013(path, cache_dir)
         return EvalData(splits[split], splits.source, list(splits.notes))
-    if (path / "test").is_dir() and has_class_folders(path / "test"):
+    names = tuple(class_names)
+    if (path / "test").is_dir() and has_class_folders(path / "test", names):
         if split == "train":
             raise DataError(f"{path} holds only test/ (no train/), so split=train cannot be scored; "
                             "use split=val (PublicTest) or split=test (PrivateTest)")
-        images, paths, skipped = decode_files(list_class_files(path / "test"))
+        images, paths, skipped = decode_files(list_class_files(path / "test", names))
         val, test, notes = split_test_by_prefix(images, paths)
-        return EvalData(val if split == "val" else test, str(path), skipped_notes(skipped) + notes, len(skipped))
-    if has_class_folders(path):
-        images, _, skipped = decode_files(list_class_files(path))
+        return EvalData(val if split == "val" else test, str(path), skipped_notes(skipped) + notes, len(skipped),
+                        names)
+    if has_class_folders(path, names):
+        images, _, skipped = decode_files(list_class_files(path, names))
         note = f"{path} is a labelled folder (<class>/*.jpg): all {len(images)} faces are scored as split={split}"
-        return EvalData(images, str(path), [*skipped_notes(skipped), note], len(skipped))
+        return EvalData(images, str(path), [*skipped_notes(skipped), note], len(skipped), names)
     raise DataError(
         f"no labelled faces found at {path}. Expected one of:\n"
         f"  1. FER-2013: {path}/train/<class>/*.jpg and {path}/test/<class>/*.jpg, or {path}/fer2013.csv\n"
         f"  2. only the test half: {path}/test/<class>/*.jpg (PublicTest_* / PrivateTest_*)\n"
-        f"  3. any labelled folder: {path}/<class>/*.jpg|png with class folders named {', '.join(CLASSES)}"
+        f"  3. any labelled folder: {path}/<class>/*.jpg|png with class folders named {', '.join(names)}"
     )

@@ -83,3 +83,4 @@ class EvalData:
     source: str
     notes: list[str] = field(default_factory=list)
     skipped: int = 0
+    class_names: tuple[str, ...] = CLASSES  # what the labels index

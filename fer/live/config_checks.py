@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fer.api.settings import check_settings, webcam_part
 from fer.errors import ConfigError, require_extra
 from fer.numbers import fraction, positive_number, whole_number
 
@@ -33,7 +34,8 @@ def check_device(device: Any) -> str:
 
 
 def check_live_config(cfg: dict[str, Any]) -> None:
-    """Raise ConfigError naming the first bad value of the webcam config."""
+    """Raise ConfigError naming the first bad key or value of the webcam config."""
+    check_settings(webcam_part(cfg))  # `smoothing=3` or `+smoothing.ema_alpah=0.3`, as the Python API refuses
     whole_number(cfg.get("max_frames"), "max_frames", 1, allow_none=True)
     whole_number(cfg.get("max_image_pixels", 1), "max_image_pixels", 1)
     whole_number(cfg.get("threads"), "threads", 1, allow_none=True)
@@ -46,6 +48,9 @@ def check_live_config(cfg: dict[str, Any]) -> None:
     for key, least in UI_MINIMA.items():
         if key in ui:
             whole_number(ui[key], f"ui.{key}", least)
+    for key in ("show_fps", "pace_video"):
+        if key in ui and not isinstance(ui[key], bool):
+            raise ConfigError(f"ui.{key}={ui[key]!r} must be true or false")
     if ui.get("min_height", 0) > ui.get("max_height", float("inf")):
         raise ConfigError(f"ui.min_height={ui['min_height']} is larger than ui.max_height={ui['max_height']}")
     sm = cfg.get("smoothing") or {}

@@ -61,7 +61,8 @@ def run(cfg: dict[str, Any]) -> int:
                     log.warning("no face was found in any frame")
             else:
                 ui = cfg.get("ui") or {}
-                run_window(pipeline, source, style, ui.get("screenshot_dir", "screenshots"), cfg.get("max_frames"))
+                run_window(pipeline, source, style, ui.get("screenshot_dir", "screenshots"), cfg.get("max_frames"),
+                           pace=bool(ui.get("pace_video")))  # conf/webcam.yaml holds the default
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.signals): outputs are final
         return exit_code(e)
     return 0

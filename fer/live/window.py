@@ -18,6 +18,7 @@ from fer.errors import DisplayError, OutputError
 from fer.inference.frame_loop import run_frames
 from fer.inference.pipeline import LivePipeline
 from fer.inference.sources import FrameSource
+from fer.live.pacing import Pacer
 from fer.live.render import DEFAULT_STYLE, RenderStyle, render
 from fer.outputs import ensure_writable_folder, save_atomically
 
@@ -70,19 +71,28 @@ def save_screenshot(canvas: np.ndarray, folder: str | Path, index: int) -> Path:
 
 
 def run_window(pipeline: LivePipeline, source: FrameSource, style: RenderStyle = DEFAULT_STYLE,
-               screenshot_dir: str | Path = "screenshots", max_frames: int | None = None) -> int:
-    """Show live results until q or the end of the source; returns the number of frames shown."""
+               screenshot_dir: str | Path = "screenshots", max_frames: int | None = None, *,
+               pace: bool) -> int:
+    """Show live results until q or the end of the source; returns the number of frames shown.
+
+    pace (conf/webcam.yaml's ui.pace_video): a video file plays at its own frame rate, not as fast as its
+    frames are analysed.
+    """
     check_display()
     cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
     still = source.kind == "images"
+    pacer = Pacer(source.fps) if pace and source.kind == "video" else None
     shown = 0
     try:
         for step in run_frames(pipeline, source, partial(render, style=style), max_frames):
+            if pacer is not None:
+                pacer.wait()  # keys pressed meanwhile wait in the window's queue for the waitKey below
             cv2.imshow(WINDOW, step.canvas)
             shown += 1
             paused = False
             while True:
-                # A still stays up until a key; video and camera run as fast as they are processed.
+                # A still stays up until a key; a camera runs as fast as it is processed, a video too
+                # unless paced (above).
                 action = key_action(cv2.waitKey(0 if still else 30 if paused else 1))
                 if action is Action.QUIT:
                     return shown

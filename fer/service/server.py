@@ -8,6 +8,7 @@ from typing import Any
 
 import uvicorn
 
+from fer.api.settings import webcam_part
 from fer.service.app import create_app
 from fer.service.http_protocol import head_limited_protocol
 from fer.service.settings import ServerSettings, ServiceSettings
@@ -35,7 +36,7 @@ def uvicorn_config(app: Any, cfg: dict[str, Any]) -> uvicorn.Config:
 def serve(cfg: dict[str, Any]) -> int:
     """cfg: conf/serve.yaml composed (the webcam keys build the pipeline, `service` the limits)."""
     ServerSettings.from_config(cfg)  # a mistyped port or host stops here, before the model is loaded
-    settings = ServiceSettings.from_config(cfg.get("service"), pipeline=cfg)
+    settings = ServiceSettings.from_config(cfg.get("service"), pipeline=webcam_part(cfg))
     app = create_app(settings)
     server = uvicorn.Server(uvicorn_config(app, cfg))
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal to the handler that

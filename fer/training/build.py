@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
+from fer.training.checkpoint_io import WholeCheckpointIO
 from fer.training.finetune import FreezeBackbone
 from fer.training.module import FERModule
 
@@ -50,7 +51,7 @@ def build_module(cfg: DictConfig, datamodule: FERDataModule) -> FERModule:
     weights = datamodule.class_weights().tolist() if weighting == "balanced" else None
     # The class set (and so num_classes) is the data's, in its stable order, stored as plain strings.
     return FERModule(**kwargs, backbone_lr_scale=finetune_settings(cfg)["backbone_lr_scale"], class_names=[str(c) for c in datamodule.class_names],
-                     class_weights=weights)
+                     class_weights=weights, data=datamodule.description())
 
 
 def check_soft_targets(datamodule: FERDataModule, kwargs: dict[str, Any]) -> None:
@@ -87,8 +88,9 @@ def finetune_callbacks(cfg: DictConfig) -> list[Any]:
 
 
 def build_trainer(cfg: DictConfig, callbacks: list[Any], loggers: list[Any]) -> L.Trainer:
+    # Checkpoints are renamed into place whole (fer.training.checkpoint_io), never left truncated.
     return L.Trainer(**cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                     default_root_dir=str(Path(cfg.paths.output_dir)))
+                     default_root_dir=str(Path(cfg.paths.output_dir)), plugins=[WholeCheckpointIO()])
 
 
 def find(callbacks: list[Any], kind: type) -> Any:

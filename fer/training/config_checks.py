@@ -13,13 +13,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
-from fer.numbers import fraction, positive_number, whole_number
+from fer.numbers import fraction, positive_number, unknown_setting, whole_number
 from fer.training.module import FERModule
 
 MODEL_KEYS = ("name", "kwargs", "channels_last", "pretrained")
 # FERModule arguments that come from the model group or from the data, not from optim/loss.
 NOT_OPTIM_OR_LOSS = {"model", "model_kwargs", "class_names", "class_weights", "channels_last", "pretrained",
-                     "backbone_lr_scale"}  # the last one: the finetune group's
+                     "backbone_lr_scale", "data"}  # backbone_lr_scale: the finetune group's
 # Keys of the optim/loss groups that fit.py reads itself instead of passing them to FERModule.
 READ_BY_FIT = {"class_weighting"}
 
@@ -47,10 +47,9 @@ def check_value_type(name: str, value: Any, default: Any) -> None:
 
 
 def check_group_keys(group: str, keys: list[str], valid: list[str]) -> None:
-    unknown = [k for k in keys if k not in valid]
-    if unknown:
-        raise ConfigError(f"{group} has no setting {', '.join(unknown)}; valid {group} settings: "
-                          f"{', '.join(sorted(valid))}")
+    for key in keys:
+        if key not in valid:
+            raise unknown_setting(f"{group}.{key}", valid)
 
 
 # Ranges of the optim/loss numbers (checked after their types): a negative or NaN learning rate would

@@ -64,10 +64,13 @@ class FERModule(L.LightningModule):
         pretrained: bool = False,
         backbone_lr_scale: float = 1.0,
         decay_norm_and_bias: bool = False,
+        data: str | None = None,
     ):
         """`backbone_lr_scale` < 1 trains every layer but the classifier at that fraction of `lr`
         (fine-tuning a transferred network, fer.training.finetune). `decay_norm_and_bias` false exempts
-        biases and normalisation weights (every parameter with fewer than 2 dimensions) from `weight_decay`."""
+        biases and normalisation weights (every parameter with fewer than 2 dimensions) from `weight_decay`.
+        `data` says what it is trained on (FERDataModule.description): kept in its checkpoints, and from
+        there in exported models."""
         super().__init__()
         if optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
