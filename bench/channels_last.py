@@ -1,7 +1,7 @@
 """Memory layout for CPU training: NCHW against NHWC (channels_last), per precision and model width.
 
-    python bench/channels_last.py                         # this machine's precisions, widths 16 24 32 48
-    ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python bench/channels_last.py --precisions fp32
+    python -m bench.channels_last                         # this machine's precisions, widths 16 24 32 48
+    ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python -m bench.channels_last --precisions fp32
 
 Times one training step (forward, backward, SGD) of fastcnn on a batch of 128 random faces, the median
 of the steps after the first three. This is what `model.channels_last: auto` is decided from
@@ -14,18 +14,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from fer.models import create_model  # noqa: E402
-from fer.training.precision import detect_hardware  # noqa: E402
+from fer.models import create_model
+from fer.training.precision import detect_hardware
 
 
 def step_seconds(width: int, bf16: bool, channels_last: bool, steps: int) -> float:

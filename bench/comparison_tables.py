@@ -1,6 +1,6 @@
 """Tables of the transfer and attention comparisons, from the runs' report.json files, into docs/results/.
 
-    python bench/comparison_tables.py         # after bench/transfer.sh and bench/attention_budget.sh
+    python -m bench.comparison_tables         # after bench/transfer.sh and bench/attention_budget.sh
 
 Writes docs/results/transfer/README.md and docs/results/attention/README.md (the tables and the machine)
 and copies each run's report.md beside them.
@@ -12,13 +12,10 @@ import json
 import os
 import shutil
 import statistics
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cpu_name  # noqa: E402
-
-from fer.training.precision import cpu_hardware  # noqa: E402
+from bench.common import ROOT, cpu_name
+from fer.training.precision import cpu_hardware
 
 RUNS = ROOT / "outputs" / "bench"
 DOCS = ROOT / "docs" / "results"

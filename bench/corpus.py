@@ -1,9 +1,9 @@
 """Corpus runs: seconds of video per second of wall time, on every frame and at sample_fps=5, on 1 and 2
 workers; a rerun that skips everything; and the `fer` package's Video.analyze on some of the same clips.
 
-    python bench/corpus.py                         # 30 clips of 20 s at 640x480, 30 fps: 10 minutes of video
-    python bench/corpus.py --tiny --out -          # 3 clips of 2 s: checks the bench, measures nothing
-    python bench/corpus.py --peer-python /work/peers-venv/bin/python   # + the peer (see bench/peers.py)
+    python -m bench.corpus                         # 30 clips of 20 s at 640x480, 30 fps: 10 minutes of video
+    python -m bench.corpus --tiny --out -          # 3 clips of 2 s: checks the bench, measures nothing
+    python -m bench.corpus --peer-python /work/peers-venv/bin/python   # + the peer (see bench/peers.py)
 
 The clips are cut from a reel of the shared clips (FER_MEDIA: single_face.mp4, no_face.mp4,
 WolfgangLanger_Pexels.mp4), each letterboxed to 640x480 and brought to 30 fps by repeating frames, every
@@ -28,14 +28,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from common import cpu_flags, cpu_name, publish  # noqa: E402
-
-import fer  # noqa: E402
-from fer.corpus.run import CorpusRun  # noqa: E402
+import fer
+from bench.common import ROOT, cpu_flags, cpu_name, publish
+from fer.corpus.run import CorpusRun
+from fer.inference.sources import open_video
 
 SECTION = "## Corpus runs"
 MEDIA = Path(os.environ.get("FER_MEDIA", ROOT.parent / "shared" / "media"))
@@ -80,18 +76,14 @@ def reel() -> Iterator[np.ndarray]:
     """The shared clips one after another, forever, at 30 fps and 640x480."""
     while True:
         for name in SOURCES:
-            capture = cv2.VideoCapture(str(MEDIA / name))
-            fps, index, written = capture.get(cv2.CAP_PROP_FPS) or FPS, 0, 0
-            while True:
-                ok, frame = capture.read()
-                if not ok:
-                    break
-                frame = letterbox(frame)
-                while written * fps / FPS < index + 1:  # the output frames whose time falls on this frame
-                    yield frame
-                    written += 1
-                index += 1
-            capture.release()
+            with open_video(MEDIA / name) as source:
+                written = 0
+                for frame in source:
+                    image = letterbox(frame.image)
+                    # the output frames whose time falls on this frame
+                    while written * source.fps / FPS < frame.index + 1:
+                        yield image
+                        written += 1
 
 
 def build_corpus(clips: int, seconds: float) -> Path:
@@ -186,7 +178,7 @@ def main() -> None:
         p = peer(args.peer_python, peer_clips, frequency)
         if p is not None:
             peer_rows.append((f"`fer` {p['version']} Video.analyze, {what}", p["frames"], p["wall"], peer_s / p["wall"]))
-    lines = [SECTION, "", f"`python bench/corpus.py{' --tiny' if args.tiny else ''}`", "",
+    lines = [SECTION, "", f"`python -m bench.corpus{' --tiny' if args.tiny else ''}`", "",
              f"- Machine: {cpu_name()} ({cpu_class()}), {os.cpu_count()} cores.",
              f"- Corpus: {clips} clips of {seconds:g} s at 640x480 and 30 fps ({video_s / 60:.1f} minutes of video), "
              "cut from a reel of the shared clips; the shipped settings (CenterFace, detection every 2nd frame, "

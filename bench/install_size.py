@@ -1,8 +1,8 @@
 """The light install (`pip install .`, no PyTorch): its size on disk, how fast `fer.Recognizer` answers
 from a cold start, and the service's resident memory after start-up.
 
-    python bench/install_size.py                      # fresh virtualenv under /tmp, writes docs/benchmarks.md
-    python bench/install_size.py --venv /tmp/light --reuse --out -    # an existing one; print only
+    python -m bench.install_size                      # fresh virtualenv under /tmp, writes docs/benchmarks.md
+    python -m bench.install_size --venv /tmp/light --reuse --out -    # an existing one; print only
 
 Writes the "Install size and start-up" section of docs/benchmarks.md and leaves the others alone.
 Run it on an idle machine: start-up time is mostly imports, and any other busy process stretches it.
@@ -11,21 +11,18 @@ Run it on an idle machine: start-up time is mostly imports, and any other busy p
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cpu_flags, cpu_name, publish  # noqa: E402
+from bench.common import ROOT, cpu_flags, cpu_name, publish
+from bench.service_process import free_port, wait_until_healthy
 
 SECTION = "## Install size and start-up"
 HEAVY = ("torch", "torchvision", "lightning", "torchmetrics", "tensorboard")
@@ -96,12 +93,6 @@ def import_offenders(venv: Path, photo: str, n: int = 8) -> list[tuple[str, floa
     return sorted(top.items(), key=lambda kv: -kv[1])[:n]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve_rss_mb(venv: Path, timeout: float = 120) -> tuple[float, dict]:
     """Start scripts/serve.py in the venv, wait for /healthz, read the server's VmRSS; then stop it."""
     port = free_port()
@@ -110,15 +101,7 @@ def serve_rss_mb(venv: Path, timeout: float = 120) -> tuple[float, dict]:
                                  f"hydra.run.dir={tmp}/run"], cwd=tmp, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
-            deadline, health = time.monotonic() + timeout, None
-            while health is None:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"scripts/serve.py did not become healthy (exit code {proc.poll()})")
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                        health = json.loads(r.read())
-                except OSError:
-                    time.sleep(0.2)
+            health = wait_until_healthy(proc, port, timeout)
             status = Path(f"/proc/{proc.pid}/status").read_text()
             rss_kb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
         finally:
@@ -181,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| `scripts/serve.py` resident memory after start (`VmRSS`) | {rss:.0f} MB (detector {health.get('detector', '?')}) |",
         "",
         "```",
-        f"python bench/install_size.py --venv {venv}{' --reuse' if args.reuse else ''}",
+        f"python -m bench.install_size --venv {venv}{' --reuse' if args.reuse else ''}",
         f"# = python3 -m venv {venv} && {venv}/bin/pip install .; du -sh {venv};",
         f"#   {venv}/bin/python -c \"{PREDICT.format(photo=Path(args.photo).name)}\" ({args.runs} runs);",
         f"#   {venv}/bin/python scripts/serve.py, wait for /healthz, VmRSS from /proc/<pid>/status",

@@ -1,9 +1,9 @@
 """End-to-end live-inference speed: frames per second and milliseconds per stage.
 
-    python bench/live_fps.py                       # bundled model, every configuration, both backends
-    python bench/live_fps.py --ckpt PATH --configs haar-half,centerface-160 --backends onnxruntime
-    python bench/live_fps.py --isa native,avx2     # + the same rows with AVX-512/AMX switched off
-    python bench/live_fps.py --configs default --backends onnxruntime --section "## Live inference, the default"
+    python -m bench.live_fps                       # bundled model, every configuration, both backends
+    python -m bench.live_fps --ckpt PATH --configs haar-half,centerface-160 --backends onnxruntime
+    python -m bench.live_fps --isa native,avx2     # + the same rows with AVX-512/AMX switched off
+    python -m bench.live_fps --configs default --backends onnxruntime --section "## Live inference, the default"
 
 `default` is exactly what `python scripts/webcam.py` runs (conf/webcam.yaml with its detector);
 `reference` is the same with `detector=haar` (the reference's Haar parameters on the full frame).
@@ -35,25 +35,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from common import cpu_flags, cpu_name, publish  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
-
-from fer.inference.classifier import (  # noqa: E402
+from bench.common import ROOT, cpu_flags, cpu_name, publish
+from fer.inference.classifier import (
     EmotionClassifier,
-    onnxruntime_available,  # noqa: E402
+    onnxruntime_available,
     set_threads,
 )
-from fer.inference.detectors import create_detector  # noqa: E402
-from fer.inference.frame_loop import run_frames  # noqa: E402
-from fer.inference.pipeline import LivePipeline  # noqa: E402
-from fer.inference.sources import Prefetch, open_source  # noqa: E402
-from fer.inference.tracking import FaceTracker  # noqa: E402
-from fer.live.render import render  # noqa: E402
+from fer.inference.detectors import create_detector
+from fer.inference.frame_loop import run_frames
+from fer.inference.pipeline import LivePipeline
+from fer.inference.sources import Prefetch, open_source, open_video
+from fer.inference.tracking import FaceTracker
+from fer.live.render import render
 
 MEDIA = Path(os.environ.get("FER_MEDIA", ROOT.parent / "shared" / "media"))
 SOURCE = MEDIA / "WolfgangLanger_Pexels.mp4"
@@ -98,19 +93,14 @@ def make_video(path: Path = VIDEO) -> Path:
     if not SOURCE.is_file():
         sys.exit(f"{SOURCE} not found: set FER_MEDIA to the folder holding WolfgangLanger_Pexels.mp4")
     path.parent.mkdir(parents=True, exist_ok=True)
-    cap = cv2.VideoCapture(str(SOURCE))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 24
     tmp = path.with_suffix(".part.mp4")
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frame = cv2.resize(frame, (640, round(frame.shape[0] * 640 / frame.shape[1])))
-        pad = 480 - frame.shape[0]
-        writer.write(cv2.copyMakeBorder(frame, pad // 2, pad - pad // 2, 0, 0, cv2.BORDER_CONSTANT, value=0))
-    writer.release()
-    cap.release()
+    with open_video(SOURCE) as source:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), source.fps, (640, 480))
+        for frame in source:
+            image = cv2.resize(frame.image, (640, round(frame.image.shape[0] * 640 / frame.image.shape[1])))
+            pad = 480 - image.shape[0]
+            writer.write(cv2.copyMakeBorder(image, pad // 2, pad - pad // 2, 0, 0, cv2.BORDER_CONSTANT, value=0))
+        writer.release()
     tmp.rename(path)
     return path
 
@@ -196,13 +186,13 @@ def run_rows(args, names: list[str], backends: list[str], isa: str) -> list[dict
 
 def child_rows(args, isa: str) -> list[dict]:
     """The same measurement in a child process with the AVX-512/AMX paths switched off."""
-    cmd = [sys.executable, __file__, "--child", isa, "--configs", args.configs, "--backends", args.backends,
+    cmd = [sys.executable, "-m", "bench.live_fps", "--child", isa, "--configs", args.configs, "--backends", args.backends,
            "--threads", str(args.threads), "--classifier-threads", str(args.classifier_threads)]
     cmd += ["--ckpt", args.ckpt] if args.ckpt else []
     cmd += ["--frames", str(args.frames)] if args.frames else []
     # Where the CPU can fault on CPUID, mask it for the whole child so ONNX Runtime is held to AVX2 as well.
     cmd = ["bash", str(Path(__file__).with_name("avx2_only.sh")), *cmd] if can_mask_cpuid() else cmd
-    out = subprocess.run(cmd, env={**os.environ, **AVX2_ENV}, check=True, stdout=subprocess.PIPE, text=True)
+    out = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **AVX2_ENV}, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(out.stdout)
 
 
@@ -286,7 +276,7 @@ def main() -> None:
         if isa not in ("native", "avx2"):
             sys.exit(f"--isa takes native and/or avx2, not {isa!r}")
         results += run_rows(args, names, backends, isa) if isa == "native" else child_rows(args, isa)
-    command = "python bench/live_fps.py" + "".join(
+    command = "python -m bench.live_fps" + "".join(
         f" --{k.replace('_', '-')} {v}" for k, v in (("ckpt", args.ckpt), ("configs", args.configs),
                                                      ("backends", args.backends), ("isa", args.isa),
                                                      ("frames", args.frames), ("section", args.section))

@@ -7,8 +7,8 @@ frames served per second (all clients), round-trip p50/p95 seen by the clients, 
 latency, dropped frames, errors, and the server's resident memory before and after. Everything ends by
 itself. Writes the "Service load test" section of docs/benchmarks.md.
 
-    python bench/load_test.py              # default (CenterFace 160) and haar servers: 1, 2, 4, 4 clients x 20 s + 4 flooding
-    python bench/load_test.py --clients 1,4 --seconds 10 --configs default --out -
+    python -m bench.load_test              # default (CenterFace 160) and haar servers: 1, 2, 4, 4 clients x 20 s + 4 flooding
+    python -m bench.load_test --clients 1,4 --seconds 10 --configs default --out -
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +29,9 @@ import numpy as np
 import torch
 import websockets
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cpu_name, write_section  # noqa: E402
+from bench.common import ROOT, cpu_name, write_section
+from bench.service_process import free_port, wait_until_healthy
+from bench.video import video_frames
 
 HEADING = "## Service load test"
 # Name -> scripts/serve.py overrides.
@@ -56,13 +55,8 @@ def clip_frames(path: Path | None, count: int = 120) -> list[bytes]:
     """JPEG frames (640x360) from a real clip, or synthetic frames when there is none."""
     frames = []
     if path is not None and path.is_file():
-        cap = cv2.VideoCapture(str(path))
-        while len(frames) < count:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.imencode(".jpg", cv2.resize(frame, (640, 360)), [cv2.IMWRITE_JPEG_QUALITY, 85])[1])
-        cap.release()
+        frames = [cv2.imencode(".jpg", cv2.resize(frame, (640, 360)), [cv2.IMWRITE_JPEG_QUALITY, 85])[1]
+                  for frame in video_frames(path, count)]
     rng = np.random.default_rng(0)
     while len(frames) < 30:
         frames.append(cv2.imencode(".jpg", rng.integers(0, 255, (360, 640, 3), dtype=np.uint8))[1])
@@ -135,28 +129,17 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(port: int, max_streams: int, overrides: list[str]) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "scripts/serve.py", f"port={port}", "log_level=warning",
                              f"service.max_streams={max_streams}", "hydra.run.dir=outputs/load_test", *overrides],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"serve.py exited: {proc.stderr.read()}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()
-            return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("serve.py did not start")
+    try:
+        wait_until_healthy(proc, port)
+    except RuntimeError as e:
+        proc.kill()
+        raise SystemExit(f"scripts/serve.py: {e}: {proc.communicate()[1]}") from None
+    return proc
 
 
 async def run_round(url: str, frames: list[bytes], clients: int, seconds: float, flood_fps: float | None):
@@ -231,7 +214,7 @@ def measure(proc: subprocess.Popen, url: str, frames: list[bytes], config: str, 
 
 
 def report(rows: list[dict], args, clip: Path | None, exit_codes: list[int | None], load: list[float]) -> str:
-    command = " ".join(["python bench/load_test.py", *sys.argv[1:]])
+    command = " ".join(["python -m bench.load_test", *sys.argv[1:]])
     lines = [
         HEADING, "",
         "`scripts/serve.py` on loopback (bundled model, 1 torch thread; `default` is conf/serve.yaml as is, "

@@ -1,7 +1,7 @@
 """Our pipeline against the `fer` package from PyPI (Haar + a TFLite mini-Xception), on the very same frames.
 
     python -m venv /work/peers-venv && /work/peers-venv/bin/pip install fer tensorflow-cpu "setuptools<81"
-    python bench/peers.py --peer-python /work/peers-venv/bin/python
+    python -m bench.peers --peer-python /work/peers-venv/bin/python
 
 The peer cannot share this environment (its import name is `fer` too, and it needs TensorFlow), so
 the frames of wolfgang_640x480.mp4 are decoded once here, saved as one .npy, and the peer runs in a
@@ -24,21 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from common import cpu_name, publish  # noqa: E402
-from live_fps import make_video  # noqa: E402
-
-from fer.inference.classifier import EmotionClassifier, set_threads  # noqa: E402
-from fer.inference.detectors import create_detector  # noqa: E402
-from fer.inference.pipeline import LivePipeline  # noqa: E402
-from fer.inference.tracking import FaceTracker  # noqa: E402
+from bench.common import ROOT, cpu_name, publish
+from bench.live_fps import make_video
+from bench.video import video_frames
+from fer.inference.classifier import EmotionClassifier, set_threads
+from fer.inference.detectors import create_detector
+from fer.inference.pipeline import LivePipeline
+from fer.inference.tracking import FaceTracker
 
 SECTION = "## Peers"
 WARMUP = 5
@@ -72,15 +67,7 @@ print(json.dumps({"ms": ms, "faces": faces, "wall": wall, "version": v}))
 
 
 def decode(video: Path, limit: int | None) -> np.ndarray:
-    cap = cv2.VideoCapture(str(video))
-    frames = []
-    while limit is None or len(frames) < limit:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return np.stack(frames)
+    return np.stack(list(video_frames(video, limit)))
 
 
 def ours(frames: np.ndarray, detector: str, kwargs: dict, backend: str) -> dict:
@@ -147,7 +134,7 @@ def main() -> None:
         print(f"{r['name']:40s} {r['fps']:6.1f} fps  mean {r['mean']:5.1f} ms  p95 {r['p95']:5.1f} ms  "
               f"face found {r['with_face']:.1%}", file=sys.stderr)
     peer_fps = rows[0]["fps"] if rows and rows[0]["name"].startswith("`fer`") else None
-    lines = [SECTION, "", f"`python bench/peers.py{' --frames ' + str(args.frames) if args.frames else ''}`", "",
+    lines = [SECTION, "", f"`python -m bench.peers{' --frames ' + str(args.frames) if args.frames else ''}`", "",
              f"- Machine: {cpu_name()}, {os.cpu_count()} cores, torch CPU capability "
              f"{torch.backends.cpu.get_cpu_capability()}; Python {platform.python_version()}. The peer runs in "
              "its own virtual environment (`pip install fer tensorflow-cpu \"setuptools<81\"`; the package "

@@ -1,8 +1,8 @@
 """Photos per second by photo size, on the still-image path (`fer.Recognizer().predict`, `/v1/predict`,
 image folders): CenterFace on a copy resized to `detector.still_input_width`, then the bundled classifier.
 
-    python bench/photo_sizes.py                       # 320, 640, 1280, 2560 and 4000 px wide
-    python bench/photo_sizes.py --widths 640,4000 --seconds 3 --out -
+    python -m bench.photo_sizes                       # 320, 640, 1280, 2560 and 4000 px wide
+    python -m bench.photo_sizes --widths 640,4000 --seconds 3 --out -
 
 Each photo is ../shared/media/multi_face.jpg (5 faces) and single_face.jpg scaled to the width (up or
 down, aspect kept). A row times `predict` on the decoded image for at least --seconds after one untimed
@@ -22,13 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from common import cpu_flags, cpu_name, publish  # noqa: E402
-
-import fer  # noqa: E402
+import fer
+from bench.common import ROOT, cpu_flags, cpu_name, publish
 
 MEDIA = Path(os.environ.get("FER_MEDIA", ROOT.parent / "shared" / "media"))
 PHOTOS = {"multi_face.jpg": 5, "single_face.jpg": 1}
@@ -100,7 +95,7 @@ def main() -> None:
             print(f"{name:16s} {r['width']:5d}x{r['height']:<5d} {r['faces']} faces  {r['ms']:7.1f} ms  "
                   f"{r['photos_s']:6.1f} photos/s  load {r['load']:.1f}", file=sys.stderr, flush=True)
             rows.append(r)
-    command = "python bench/photo_sizes.py" + "".join(
+    command = "python -m bench.photo_sizes" + "".join(
         f" --{k} {v}" for k, v in (("widths", args.widths), ("seconds", args.seconds)) if v != ap.get_default(k))
     publish(SECTION, table(rows, recognizer, command), args.out)
 

@@ -1,7 +1,7 @@
 """PublicTest accuracy and scoring time of every shipped classifier file, and ten-crop with the default.
 
-    FER2013_ROOT=/path/to/fer2013 python bench/shipped_models.py
-    FER2013_ROOT=/path/to/fer2013 python bench/shipped_models.py --out -     # print the table only
+    FER2013_ROOT=/path/to/fer2013 python -m bench.shipped_models
+    FER2013_ROOT=/path/to/fer2013 python -m bench.shipped_models --out -     # print the table only
 
 Each row is one run of `python scripts/eval.py` exactly as a user types it (single pass over the 3,589
 PublicTest faces for every file the weights' .json sidecars list, then `tta=tencrop` with no ckpt, i.e.
@@ -25,13 +25,8 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from common import cpu_name, gemm_gflops, publish  # noqa: E402
-
-from fer.checkpoints.bundled import BUNDLED_ONNX, shipped_files  # noqa: E402
+from bench.common import ROOT, cpu_name, gemm_gflops, publish
+from fer.checkpoints.bundled import BUNDLED_ONNX, shipped_files
 
 SECTION = "## Shipped models"
 TARGET_S = 120
@@ -85,7 +80,7 @@ def tencrop_lines(runs: list[dict], peak: float, flops: float) -> list[str]:
 
 
 def table(rows: list[dict], peak: float, flops: float) -> str:
-    lines = [SECTION, "", "`FER2013_ROOT=/path/to/fer2013 python bench/shipped_models.py`", "",
+    lines = [SECTION, "", "`FER2013_ROOT=/path/to/fer2013 python -m bench.shipped_models`", "",
              f"- Machine: {cpu_name()}, {os.cpu_count()} cores, torch CPU capability "
              f"`{torch.backends.cpu.get_cpu_capability()}`; eval.py's default `classifier.threads` (every core).",
              f"- The default model is `{BUNDLED_ONNX.relative_to(ROOT)}`. Scoring: seconds eval.py reports for "

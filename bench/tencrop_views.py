@@ -1,8 +1,8 @@
 """Which test-time views pay for themselves: PublicTest accuracy of the default model averaged over
 different sets of views, and what each kind of view costs in ONNX Runtime fp32 on this machine.
 
-    python bench/tencrop_views.py --data ../shared/data/fer2013
-    python bench/tencrop_views.py --data ../shared/data/fer2013 --ckpt fer/weights/fer2013-fastcnn32.pt --out -
+    python -m bench.tencrop_views --data ../shared/data/fer2013
+    python -m bench.tencrop_views --data ../shared/data/fer2013 --ckpt fer/weights/fer2013-fastcnn32.pt --out -
 
 Kinds of view: the face and its mirror (48 px); the four corner and the centre crops of 44 px and their
 mirrors, resized back to 48 px (what `tta=tencrop` uses) or fed at 44 px as they are (a fully
@@ -23,18 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_line, publish  # noqa: E402
-
-from fer.checkpoints.bundled import BUNDLED_ONNX  # noqa: E402
-from fer.checkpoints.loading import load_model  # noqa: E402
-from fer.checkpoints.onnx_export import OPSET  # noqa: E402
-from fer.checkpoints.onnx_metadata import INPUT_NAME, OUTPUT_NAME  # noqa: E402
-from fer.data.load import load_split  # noqa: E402
-from fer.data.preprocess import model_input_batches  # noqa: E402
-from fer.evaluation.evaluate import MAX_FORWARD, five_crops  # noqa: E402
-from fer.inference.classifier import OnnxRuntimeBackend  # noqa: E402
+from bench.common import ROOT, machine_line, publish
+from fer.checkpoints.bundled import BUNDLED_ONNX
+from fer.checkpoints.loading import load_model
+from fer.checkpoints.onnx_export import OPSET
+from fer.checkpoints.onnx_metadata import INPUT_NAME, OUTPUT_NAME
+from fer.data.load import load_split
+from fer.data.preprocess import model_input_batches
+from fer.evaluation.evaluate import MAX_FORWARD, five_crops
+from fer.inference.classifier import OnnxRuntimeBackend
 
 HEADING = "## Test-time views"
 # name -> the view kinds it averages; the first row is what `tta=tencrop` computes
@@ -96,7 +93,7 @@ def main() -> None:
         ms[kind] = (time.perf_counter() - start) / (len(views) * len(x)) * 1e3
         print(f"{kind}: {ms[kind]:.2f} ms a view", file=sys.stderr, flush=True)
     scored["face_only"], ms["face_only"] = scored["face"][:1], ms["face"]
-    command = "python bench/tencrop_views.py --data <fer2013>"
+    command = "python -m bench.tencrop_views --data <fer2013>"
     if Path(args.ckpt).resolve() != BUNDLED_ONNX.with_suffix(".pt").resolve():
         command += f" --ckpt {args.ckpt}"
     if args.faces:

@@ -4,9 +4,9 @@ how close each comes to the machine's limit: the model's training FLOPs x images
 GFLOPS of a 2048x2048x2048 product on the same threads (the faster of matmul and a 1x1 convolution; fp32,
 and bf16 where the CPU has native bf16).
 
-    python bench/train_speed.py --data ../shared/data/fer2013            # one full cnn4 epoch per row
-    python bench/train_speed.py --data ... --batches 60 --out -          # quick look, print only
-    ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python bench/train_speed.py ...   # an AVX2-only CPU
+    python -m bench.train_speed --data ../shared/data/fer2013            # one full cnn4 epoch per row
+    python -m bench.train_speed --data ... --batches 60 --out -          # quick look, print only
+    ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python -m bench.train_speed ...   # an AVX2-only CPU
 
 Writes the `## Training speed, <CPU class> (<CPU name>)` section of docs/benchmarks.md; settings in bf16 are
 skipped on CPUs without native bf16 (emulated, about 10x slower).
@@ -27,13 +27,11 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf, open_dict
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cpu_name, gemm_gflops, machine_line, write_section  # noqa: E402
-
-from fer.data.datamodule import FERDataModule  # noqa: E402
-from fer.data.preprocess import to_model_input  # noqa: E402
-from fer.training.build import build_module, instantiate_group  # noqa: E402
-from fer.training.precision import cpu_hardware  # noqa: E402
+from bench.common import ROOT, cpu_name, gemm_gflops, machine_line, write_section
+from fer.data.datamodule import FERDataModule
+from fer.data.preprocess import to_model_input
+from fer.training.build import build_module, instantiate_group
+from fer.training.precision import cpu_hardware
 
 HEADING = "## Training speed, {cpu_class} ({cpu})"
 # name -> (trainer precision, channels_last, augmentation mode)
@@ -162,7 +160,7 @@ def main() -> None:
                   flush=True)
     capability, cpu_class = hw.cpu_capability, hw.cpu_class
     span = f"{args.batches} batches of 64" if args.batches else "one full epoch (28,709 images, batch 64)"
-    command = "python bench/train_speed.py " + " ".join(sys.argv[1:])
+    command = "python -m bench.train_speed " + " ".join(sys.argv[1:])
     heading = HEADING.format(cpu_class=cpu_class, cpu=cpu_name())
     lines = [heading, "", f"`{command}`", "",
              f"- Machine: {machine_line(torch.get_num_threads())}; CPU capability {capability} "

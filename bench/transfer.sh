@@ -2,12 +2,12 @@
 # Few labels: does a model pretrained without one class, fine-tuned to all seven on N faces per class, beat the
 # same network trained from scratch on the same faces? Everything scored on PublicTest (FER2013_ROOT's test/).
 #   FER2013_ROOT=/path/to/fer2013 bash bench/transfer.sh            # ~20 min on 2 cores of an AMX Xeon
-# Runs land in outputs/bench/transfer/<name>/ (report.md each); bench/transfer_table.py writes the table.
+# Runs land in outputs/bench/transfer/<name>/ (report.md each); python -m bench.comparison_tables writes the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=outputs/bench/transfer
 data=$out/data
-[ -d "$data" ] || python bench/transfer_folders.py --out "$data" --leave-out surprise --per-class 100 300
+[ -d "$data" ] || python -m bench.transfer_folders --out "$data" --leave-out surprise --per-class 100 300
 net="model.kwargs.width=32 model.kwargs.dropout=0.3 model.kwargs.stage_dropout=0.0"
 run() {  # name, overrides...
   local name=$1; shift

@@ -1,6 +1,6 @@
 """Folder trees (symlinks) for the few-labels transfer comparison on FER-2013, with no leakage between them.
 
-    python bench/transfer_folders.py --out outputs/bench/transfer/data --leave-out surprise --per-class 100 300
+    python -m bench.transfer_folders --out outputs/bench/transfer/data --leave-out surprise --per-class 100 300
 
 From FER-2013's train/ it draws (seed 0) a fine-tuning pool of `max(per_class)` faces per class, and
 writes:

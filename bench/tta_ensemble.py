@@ -1,7 +1,7 @@
 """What test-time augmentation and ensembling add: PublicTest accuracy of each checkpoint with no TTA,
 flip and ten-crop, then of the average of all of them, with the inference time each costs.
 
-    python bench/tta_ensemble.py --data ../shared/data/fer2013 \
+    python -m bench.tta_ensemble --data ../shared/data/fer2013 \
         --ckpt fast_cpu=outputs/fast_cpu/.../best.ckpt cpu_hour=outputs/cpu_hour/.../best.ckpt
 
 Writes the `## Test-time augmentation and ensembles` section of docs/benchmarks.md (`--out -` prints only).
@@ -16,11 +16,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_line, write_section  # noqa: E402
-
-from fer.data.load import load_split  # noqa: E402
-from fer.evaluation.evaluate import TTA_MODES, evaluate_split, load_ensemble  # noqa: E402
+from bench.common import machine_line, write_section
+from fer.data.load import load_split
+from fer.evaluation.evaluate import TTA_MODES, evaluate_split, load_ensemble
 
 HEADING = "## Test-time augmentation and ensembles"
 
@@ -53,7 +51,7 @@ def main() -> None:
 
     n = len(targets)
     lines = [HEADING, "",
-             f"`python {' '.join(['bench/tta_ensemble.py', *sys.argv[1:]])}`", "",
+             f"`python -m {' '.join(['bench.tta_ensemble', *sys.argv[1:]])}`", "",
              f"{machine_line(torch.get_num_threads())}. Accuracy on {args.split} ({n:,} faces, PublicTest); "
              "time is the whole split on the CPU in fp32, batch 512. Flip averages 2 views, ten-crop 12 "
              "(full, flip, four corners and the centre at 44 px and their flips).", "",

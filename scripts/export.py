@@ -4,13 +4,7 @@
 except that FER-2013 is decoded into this checkout's data/cache rather than under the working folder.
 """
 
-import os
-import sys
-from pathlib import Path
-
-os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
-
-from fer.cli.export import main  # noqa: E402
+from fer.cli.checkout import run_in_checkout
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_in_checkout("export", __file__)

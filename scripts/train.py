@@ -4,12 +4,7 @@
 that runs land in this checkout's outputs/ rather than under the working folder.
 """
 
-import os
-from pathlib import Path
-
-os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
-
-from fer.cli.train import main  # noqa: E402  (after PROJECT_ROOT, which the configs read)
+from fer.cli.checkout import run_in_checkout
 
 if __name__ == "__main__":
-    main()
+    run_in_checkout("train", __file__)

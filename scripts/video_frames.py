@@ -12,6 +12,7 @@ import cv2
 
 from fer.cli.entrypoint import exit_on_user_error
 from fer.errors import SourceError
+from fer.inference.sources import open_video
 
 
 @exit_on_user_error
@@ -22,24 +23,20 @@ def main() -> int:
     ap.add_argument("--out", required=True, help="folder for the PNGs")
     ap.add_argument("--prefix", default="frame")
     args = ap.parse_args()
-    cap = cv2.VideoCapture(args.video)
-    if not cap.isOpened():
-        raise SourceError(f"cannot open {args.video} as a video")
-    wanted, index, out = set(args.frames), 0, Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    while wanted:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if index in wanted:
-            path = out / f"{args.prefix}_{index:04d}.png"
-            cv2.imwrite(str(path), frame)
-            print(path)
-            wanted.discard(index)
-        index += 1
-    cap.release()
+    wanted, out, read = set(args.frames), Path(args.out), 0
+    with open_video(args.video) as source:
+        out.mkdir(parents=True, exist_ok=True)
+        for frame in source:
+            read = frame.index + 1
+            if frame.index in wanted:
+                path = out / f"{args.prefix}_{frame.index:04d}.png"
+                cv2.imwrite(str(path), frame.image)
+                print(path)
+                wanted.discard(frame.index)
+            if not wanted:
+                break
     if wanted:
-        raise SourceError(f"the video has {index} frames; not found: {sorted(wanted)}")
+        raise SourceError(f"the video has {read} frames; not found: {sorted(wanted)}")
     return 0
 
 

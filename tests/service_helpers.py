@@ -3,7 +3,6 @@ detector."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,11 +13,7 @@ import cv2
 import uvicorn
 from live_helpers import FixedDetector
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.service_process import free_port
 
 
 @contextmanager

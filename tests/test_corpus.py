@@ -186,7 +186,7 @@ def test_a_full_disk_ends_the_run_in_one_line_leaving_whole_csvs_only(corpus, re
 
 
 def test_the_corpus_bench_runs_on_a_tiny_corpus():
-    res = subprocess.run([sys.executable, "bench/corpus.py", "--tiny", "--out", "-", "--peer-python", "/nonexistent"],
+    res = subprocess.run([sys.executable, "-m", "bench.corpus", "--tiny", "--out", "-", "--peer-python", "/nonexistent"],
                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     table = [line for line in res.stdout.splitlines() if line.startswith("| every frame") or
