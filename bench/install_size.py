@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, cpu_flags, cpu_name, publish
-from bench.service_process import free_port, wait_until_healthy
+from bench.service_process import wait_until_healthy
+from fer.service.ports import free_port
 
 SECTION = "## Install size and start-up"
 HEAVY = ("torch", "torchvision", "lightning", "torchmetrics", "tensorboard")

@@ -30,8 +30,9 @@ import torch
 import websockets
 
 from bench.common import ROOT, cpu_name, write_section
-from bench.service_process import free_port, wait_until_healthy
+from bench.service_process import wait_until_healthy
 from bench.video import video_frames
+from fer.service.ports import free_port
 
 HEADING = "## Service load test"
 # Name -> scripts/serve.py overrides.

@@ -1,20 +1,12 @@
-"""A service process for the benches that measure one (and the tests that start one): a free loopback port,
-and the wait until the started process answers /healthz."""
+"""A service process for the benches that measure one: the wait until the started process answers /healthz
+(its port from fer.service.ports.free_port)."""
 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.request
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now (the OS picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_healthy(proc: subprocess.Popen, port: int, timeout: float = 120) -> dict:

@@ -13,7 +13,7 @@ import cv2
 import uvicorn
 from live_helpers import FixedDetector
 
-from bench.service_process import free_port
+from fer.service.ports import free_port
 
 
 @contextmanager
