@@ -1,0 +1,40 @@
+"""What the benches share: a video's frames as the project's video source reads them, and the wait for a
+started server's /healthz."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from live_helpers import read_video, write_video
+
+from bench.service_process import wait_until_healthy
+from bench.video import video_frames
+from fer.service.ports import free_port
+
+
+def test_video_frames_are_the_videos_frames_and_stop_at_the_limit(tmp_path):
+    clip = write_video(tmp_path / "clip.mp4", frames=7)
+    expected = read_video(clip)
+    frames = list(video_frames(clip))
+    assert len(frames) == len(expected) == 7
+    assert all(np.array_equal(a, b) for a, b in zip(frames, expected, strict=True))
+    assert len(list(video_frames(clip, 3))) == 3
+
+
+def test_a_server_that_exits_before_answering_is_reported():
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    with pytest.raises(RuntimeError, match="exited with code 3"):
+        wait_until_healthy(proc, free_port(), timeout=30)
+
+
+def test_a_server_that_never_answers_times_out():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(RuntimeError, match="did not answer /healthz within 1 s"):
+            wait_until_healthy(proc, free_port(), timeout=1)
+    finally:
+        proc.kill()
+        proc.wait()
