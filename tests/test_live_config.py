@@ -66,19 +66,20 @@ def test_api_settings_merge_changes_and_switch_detector_files():
 
 
 def test_recognizer_builds_the_configured_pipeline_even_inside_a_hydra_app(tmp_path):
-    """The detector, tracker and stagger of conf/webcam.yaml, also while another app holds Hydra's global state."""
+    """The detector, tracker and background classification of conf/webcam.yaml, also while another app holds Hydra's global state."""
     from fer.api.recognizer import Recognizer
 
     ckpt = lightning_style_checkpoint(tmp_path / "m.ckpt")
     cfg = webcam_config()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         r = Recognizer(ckpt=ckpt, settings={"classifier": {"backend": "torch"}})
-    det, tracker, pipe = r.detector, r._still.tracker, r._still
+    det, tracker, pipe = r.detector, r._photos.tracker, r._photos
     assert (det.input_width, det.box_scale) == (cfg["detector"]["input_width"], cfg["detector"]["box_scale"])
     sm = cfg["smoothing"]
     assert (tracker.box_alpha, tracker.ema_alpha, tracker.persistence) == (sm["box_alpha"], sm["ema_alpha"],
                                                                             sm["persistence"])
-    assert (pipe.stagger, pipe.skipper.detect_every) == (sm["stagger"], sm["detect_every"])
+    assert (pipe.classify_in_background, pipe.skipper.detect_every) == (sm["classify_in_background"],
+                                                                         sm["detect_every"])
     haar = Recognizer(ckpt=ckpt, detector="haar", settings={"classifier": {"backend": "torch"}}).detector
     assert isinstance(haar, HaarDetector)
     assert haar.min_neighbors == webcam_config("detector=haar")["detector"]["min_neighbors"]

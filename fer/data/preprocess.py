@@ -67,8 +67,13 @@ def model_input_batches(images: torch.Tensor, batch_size: int, device: torch.dev
         yield to_model_input(images[start : start + batch_size].to(device))
 
 
+def gray48_faces(crops: Sequence[np.ndarray]) -> np.ndarray:
+    """Face crops as cut from a frame -> their 48x48 uint8 gray images (N,48,48): what the model sees."""
+    if len(crops) == 0:
+        return np.empty((0, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    return np.stack([to_gray48(c) for c in crops])
+
+
 def preprocess_faces(crops: Sequence[np.ndarray]) -> np.ndarray:
     """Face crops as cut from a frame -> one model-ready float32 batch (N,1,48,48) in [0, 1]."""
-    if len(crops) == 0:
-        return np.empty((0, 1, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
-    return to_model_input(np.stack([to_gray48(c) for c in crops]))
+    return to_model_input(gray48_faces(crops))

@@ -2,17 +2,30 @@
 
 The reference smoothed one global label; here each face is a track matched across frames by box
 overlap (IoU), so two people never share a smoothed label. A track that goes unmatched keeps
-its last box and label for `persistence` frames (the reference's 15), which also covers the frames
-on which detection is skipped.
+its last box and label for `persistence` frames, which also covers the frames on which detection is
+skipped. The values come from conf/webcam.yaml's `smoothing:` group (fer.inference.build reads them);
+SMOOTHING_CHECKS, beside the code that uses them, is where they are checked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from fer.errors import ConfigError
+from fer.numbers import Check, flag, fraction, whole_number
+
+# conf/webcam.yaml `smoothing.<key>` -> its check (fer.numbers), run wherever settings enter.
+SMOOTHING_CHECKS: dict[str, Check] = {
+    "detect_every": partial(whole_number, minimum=1),
+    "classify_in_background": flag,
+    "persistence": partial(whole_number, minimum=0),
+    "ema_alpha": partial(fraction, low=0.0, high=1.0, low_open=True),
+    "box_alpha": partial(fraction, low=0.0, high=1.0, low_open=True),
+    "iou_threshold": partial(fraction, low=0.0, high=1.0),
+    "max_tracks": partial(whole_number, minimum=1),
+}
 
 
 def ema(previous: np.ndarray | None, new: np.ndarray, alpha: float) -> np.ndarray:
@@ -37,11 +50,9 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class FrameSkipper:
-    """Run the detector on every `detect_every`-th frame (the reference's N=2); 1 means every frame."""
+    """Run the detector on every `detect_every`-th frame; 1 means every frame."""
 
-    def __init__(self, detect_every: int = 2):
-        if detect_every < 1:
-            raise ConfigError(f"detect_every={detect_every} must be >= 1")
+    def __init__(self, detect_every: int):
         self.detect_every = detect_every
 
     def should_detect(self, index: int) -> bool:
@@ -66,12 +77,8 @@ class Track:
 class FaceTracker:
     """Greedy IoU matching of detections to tracks, a probability EMA per track, and expiry."""
 
-    def __init__(self, iou_threshold: float = 0.3, ema_alpha: float = 0.5, persistence: int = 15,
-                 box_alpha: float = 1.0, max_tracks: int = 32):
-        if not 0 < ema_alpha <= 1 or not 0 < box_alpha <= 1:
-            raise ConfigError("ema_alpha and box_alpha must be in (0, 1]")
-        if persistence < 0:
-            raise ConfigError(f"persistence={persistence} must be >= 0")
+    def __init__(self, *, iou_threshold: float, ema_alpha: float, persistence: int, box_alpha: float,
+                 max_tracks: int):
         self.iou_threshold = iou_threshold
         self.ema_alpha = ema_alpha
         self.persistence = persistence

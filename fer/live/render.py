@@ -100,8 +100,8 @@ def render(frame: np.ndarray, result: FrameResult, fps: float | None = None,
     left = frame if s == 1 else cv2.resize(frame, None, fx=s, fy=s, interpolation=cv2.INTER_AREA
                                            if s < 1 else cv2.INTER_LINEAR)
     h, w = left.shape[:2]
-    # One C call copies the frame and fills the panel: numpy's fill from a colour tuple alone cost
-    # 1.7 ms a frame at 640x480, a sixth of the whole live loop.
+    # One C call copies the frame and fills the panel: numpy's fill from a colour tuple is a large share
+    # of the live loop's time (docs/benchmarks.md).
     canvas = cv2.copyMakeBorder(left, 0, 0, 0, style.panel_width, cv2.BORDER_CONSTANT, value=style.background)
     for face in result.faces:
         draw_face(canvas, face, s)
@@ -135,7 +135,7 @@ def draw_panel(canvas: np.ndarray, x0: int, face: FaceResult | None, class_names
     cv2.putText(canvas, title, (x0 + (30 if face is not None else 12), 22), FONT, 0.5, style.text, 1, cv2.LINE_AA)
     if face is not None and face.crop is not None:
         big = cv2.resize(face.crop, (side, side), interpolation=cv2.INTER_NEAREST)
-        canvas[cy:cy + side, cx:cx + side] = cv2.cvtColor(big, cv2.COLOR_GRAY2BGR)  # numpy's broadcast: 10x slower
+        canvas[cy:cy + side, cx:cx + side] = cv2.cvtColor(big, cv2.COLOR_GRAY2BGR)  # numpy's broadcast is slower
     else:
         cv2.rectangle(canvas, (cx, cy), (cx + side, cy + side), (90, 90, 90), 1)
     if face is not None:

@@ -11,10 +11,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from fer.api.settings import check_webcam_config
 from fer.errors import ConfigError
 from fer.inference.build import build_pipeline
 from fer.inference.sources import Prefetch, open_source
-from fer.live.config_checks import check_live_config
 from fer.live.render import RenderStyle
 from fer.signals import exit_code, interrupt_on_signals
 
@@ -33,7 +33,7 @@ def run(cfg: dict[str, Any]) -> int:
     from fer.live.window import check_display, run_window
 
     try:
-        check_live_config(cfg)
+        check_webcam_config(cfg)
         headless = bool(cfg.get("headless"))
         if headless and not cfg.get("output"):
             raise ConfigError("headless=true needs output=PATH: a .mp4/.avi for a video or camera, "
