@@ -48,6 +48,7 @@ from fer.api.settings import live_settings  # noqa: E402
 from fer.inference.build import build_classifier, build_pipeline  # noqa: E402
 from fer.inference.classifier import EmotionClassifier, classifier_threads, onnxruntime_available  # noqa: E402
 from fer.inference.frame_loop import run_frames  # noqa: E402
+from fer.inference.pipeline import LivePipeline  # noqa: E402
 from fer.inference.sources import Prefetch, open_source  # noqa: E402
 from fer.live.render import render  # noqa: E402
 
@@ -112,10 +113,14 @@ def make_video(path: Path = VIDEO) -> Path:
     return path
 
 
+def bench_pipeline(name: str, classifier: EmotionClassifier) -> LivePipeline:
+    """Configuration `name` built by the shipped factory, sharing the loaded model."""
+    return build_pipeline(live_settings(CONFIGS[name][0]), classifier=classifier)
+
+
 def measure(name: str, classifier: EmotionClassifier, video: Path, frames: int | None) -> dict:
-    settings = live_settings(CONFIGS[name][0])
-    pipe = build_pipeline(settings, classifier=classifier)  # the shipped pipeline, sharing the loaded model
-    prefetch = bool(settings["prefetch"])
+    pipe = bench_pipeline(name, classifier)
+    prefetch = bool(live_settings(CONFIGS[name][0])["prefetch"])
     with open_source(str(video)) as warm:  # first calls build nets and caches: not timed
         for _ in run_frames(pipe, warm, render, max_frames=6):
             pass

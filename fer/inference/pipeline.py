@@ -111,6 +111,7 @@ class LivePipeline:
         self.skipper = FrameSkipper(detect_every)
         self.classify_in_background = classify_in_background and detect_every >= 2
         self._pending: tuple[int, np.ndarray, Future, np.ndarray] | None = None
+        self._faces48: dict[int, np.ndarray] = {}  # track id -> its latest face, as the model was given it
         self._index = 0
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the frames the tracks are on
 
@@ -123,6 +124,7 @@ class LivePipeline:
         if self._pending is not None:
             self._pending[2].cancel()
         self.tracker.reset()
+        self._faces48 = {}
         self._pending = None
         self._index = 0
         self._frame_size = None
@@ -157,6 +159,7 @@ class LivePipeline:
                 self._classify(index, boxes, lambda: self.classifier.predict_batch(batch), crops, t)
         t0 = time.perf_counter()
         tracks = self.tracker.expire(index)
+        self._faces48 = {tr.id: self._faces48[tr.id] for tr in tracks if tr.id in self._faces48}
         t["smooth"] += (time.perf_counter() - t0) * 1e3
         faces = [self._face(tr, index) for tr in tracks]
         return FrameResult(index, faces, self.class_names, detected, t)
@@ -173,7 +176,8 @@ class LivePipeline:
         t0 = time.perf_counter()
         ready = probs()
         t1 = time.perf_counter()
-        self.tracker.update(index, boxes, ready, list(crops))
+        self.tracker.update(index, boxes, ready)
+        self._faces48.update(zip(self.tracker.detection_tracks, crops, strict=True))
         t["classify"] += (t1 - t0) * 1e3
         t["smooth"] += (time.perf_counter() - t1) * 1e3
 
@@ -181,4 +185,4 @@ class LivePipeline:
         top = int(np.argmax(track.probs))
         box = tuple(int(round(v)) for v in track.box)
         return FaceResult(track.id, box, track.probs, track.raw_probs, self.class_names[top],
-                          float(track.probs[top]), track.crop, track.fresh(index))
+                          float(track.probs[top]), self._faces48.get(track.id), track.fresh(index))

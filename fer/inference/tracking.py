@@ -65,7 +65,6 @@ class Track:
     box: np.ndarray  # float x, y, w, h (smoothed when box_alpha < 1)
     probs: np.ndarray  # EMA of the class probabilities
     raw_probs: np.ndarray  # the latest detection's own probabilities
-    crop: np.ndarray | None  # the latest 48x48 face exactly as the model saw it
     first_seen: int
     last_seen: int  # frame index of the latest matching detection
     hits: int = 1
@@ -75,7 +74,9 @@ class Track:
 
 
 class FaceTracker:
-    """Greedy IoU matching of detections to tracks, a probability EMA per track, and expiry."""
+    """Greedy IoU matching of detections to tracks, a probability EMA per track, and expiry. Boxes and
+    probabilities only: the faces themselves stay with the pipeline, which `detection_tracks` tells
+    which track each detection of the last update went to."""
 
     def __init__(self, *, iou_threshold: float, ema_alpha: float, persistence: int, box_alpha: float,
                  max_tracks: int):
@@ -85,17 +86,18 @@ class FaceTracker:
         self.box_alpha = box_alpha
         self.max_tracks = max_tracks
         self.tracks: list[Track] = []
+        self.detection_tracks: list[int] = []  # the last update's detections -> their track ids, in order
         self._next_id = 1
 
     def reset(self) -> None:
         self.tracks = []
+        self.detection_tracks = []
         self._next_id = 1
 
-    def update(self, index: int, boxes: np.ndarray, probs: np.ndarray,
-               crops: list[np.ndarray | None] | None = None) -> list[Track]:
+    def update(self, index: int, boxes: np.ndarray, probs: np.ndarray) -> list[Track]:
         """Fold one frame's detections in; returns the live tracks (matched, new and persisting)."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        crops = crops if crops is not None else [None] * len(boxes)
+        self.detection_tracks = [0] * len(boxes)
         unmatched = set(range(len(boxes)))
         if self.tracks and len(boxes):
             iou = iou_matrix(np.stack([t.box for t in self.tracks]), boxes)
@@ -110,12 +112,13 @@ class FaceTracker:
                 track.box = ema(track.box, boxes[di], self.box_alpha)
                 track.probs = ema(track.probs, probs[di], self.ema_alpha)
                 track.raw_probs = np.asarray(probs[di], dtype=np.float64)
-                track.crop = crops[di]
                 track.last_seen = index
+                self.detection_tracks[di] = track.id
                 track.hits += 1
         for di in sorted(unmatched):
             self.tracks.append(Track(self._next_id, boxes[di].copy(), ema(None, probs[di], 1.0),
-                                     np.asarray(probs[di], dtype=np.float64), crops[di], index, index))
+                                     np.asarray(probs[di], dtype=np.float64), index, index))
+            self.detection_tracks[di] = self._next_id
             self._next_id += 1
         return self.expire(index)
 
