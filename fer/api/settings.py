@@ -1,4 +1,5 @@
-"""The live pipeline's settings for code that runs outside a Hydra entry point (the Python API, the service).
+"""The webcam settings: read for code that runs outside a Hydra entry point (the Python API, the service),
+and checked, names and values, wherever they enter (`live_settings`, `check_webcam_config`).
 
 They come from the very files `ferkit webcam` composes: conf/webcam.yaml and the detector group it names,
 installed as the package `fer.conf`, so a checkout and an installed copy agree and no default is written
@@ -6,6 +7,10 @@ twice. The two files are read as plain YAML rather than composed by Hydra: that 
 instead of Hydra's and OmegaConf's start-up (a few tenths of a second), and works inside another Hydra
 application too, where Hydra's compose API would clash with its global state. tests/test_live_config.py
 checks that the result equals Hydra's composition of the same files.
+
+The value checks of the top-level keys and of `ui`, `camera` and `classifier` sit here, beside the reader;
+the smoothing group's sit beside the tracker (fer.inference.tracking), each detector's on its class. All
+are fer.numbers checkers, so the command line, the Python API and the service refuse alike.
 """
 
 from __future__ import annotations
