@@ -134,6 +134,12 @@ def webcam_part(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in cfg.items() if k in valid}
 
 
+def with_webcam_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """A webcam-style config with every key of conf/webcam.yaml (and of its detector's file): a caller that
+    gives only some (a script, a test) gets the file's values for the rest, never a second default."""
+    return _merge(webcam_settings(_detector_name(cfg)), cfg)
+
+
 def live_settings(update: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """conf/webcam.yaml with its detector group, then `update` (nested like the YAML) merged on top.
 

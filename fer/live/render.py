@@ -7,11 +7,13 @@ Nothing here touches a window, so it runs (and is tested) without a display.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
 
+from fer.inference.conf_files import load_conf
 from fer.inference.pipeline import FaceResult, FrameResult
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -19,16 +21,24 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 PALETTE = ((80, 200, 80), (240, 160, 40), (60, 120, 255), (200, 80, 200), (40, 200, 220), (180, 180, 60))
 
 
+def ui_default(key: str) -> Any:
+    """A field whose default is conf/webcam.yaml's `ui.<key>`: the value is written there only."""
+    return field(default_factory=lambda: load_conf("webcam.yaml")["ui"][key])
+
+
 @dataclass(frozen=True)
 class RenderStyle:
-    panel_width: int = 320
-    min_height: int = 360  # small frames (a lone photo) are enlarged so the panel fits
-    max_height: int = 720  # big frames are shrunk for display
+    """The look of the split screen: its sizes are conf/webcam.yaml's `ui` settings (read from there when
+    not given), its colours the drawing's own."""
+
+    panel_width: int = ui_default("panel_width")
+    min_height: int = ui_default("min_height")  # small frames (a lone photo) are enlarged so the panel fits
+    max_height: int = ui_default("max_height")  # big frames are shrunk for display
     background: tuple[int, int, int] = (32, 32, 32)
     bar_color: tuple[int, int, int] = (140, 140, 140)
     highlight: tuple[int, int, int] = (80, 200, 80)
     text: tuple[int, int, int] = (235, 235, 235)
-    show_fps: bool = True
+    show_fps: bool = ui_default("show_fps")
 
 
 DEFAULT_STYLE = RenderStyle()
