@@ -24,8 +24,7 @@ from fer.errors import ConfigError, require_extra
 from fer.inference.conf_files import detector_settings, load_conf
 from fer.inference.detectors import check_detector_settings
 from fer.inference.tracking import SMOOTHING_CHECKS
-from fer.numbers import Check, flag, known_settings, renamed_settings, whole_number
-from fer.numbers import check_values as check_values_of
+from fer.numbers import Check, check_values, flag, known_settings, renamed_settings, whole_number
 
 # Keys of conf/webcam.yaml (and groups of its defaults list) that say where runs go or what the window shows,
 # not how frames are read.
@@ -57,7 +56,6 @@ def _at_least(minimum: int, allow_none: bool = False) -> Check:
 
 # The checks of conf/webcam.yaml's values, beside the reader of that file: key -> check, and per group;
 # the smoothing and detector groups declare theirs beside the code that uses them (fer.inference).
-# The panel needs room for the crop, the class names and bars; the frame for the panel's rows.
 WEBCAM_CHECKS: dict[str, Check] = {
     "max_frames": _at_least(1, allow_none=True), "max_image_pixels": _at_least(1),
     "threads": _at_least(1, allow_none=True), "device": check_device,
@@ -65,17 +63,18 @@ WEBCAM_CHECKS: dict[str, Check] = {
 GROUP_CHECKS: dict[str, dict[str, Check]] = {
     "classifier": {"threads": _at_least(1, allow_none=True)},  # null: every core
     "camera": {"width": _at_least(1, allow_none=True), "height": _at_least(1, allow_none=True)},
+    # The panel needs room for the crop, the class names and bars; the frame for the panel's rows.
     "ui": {"panel_width": _at_least(200), "min_height": _at_least(120), "max_height": _at_least(120),
            "show_fps": flag, "pace_video": flag},
     "smoothing": SMOOTHING_CHECKS,
 }
 
 
-def check_values(cfg: Mapping[str, Any]) -> None:
+def check_webcam_values(cfg: Mapping[str, Any]) -> None:
     """Raise ConfigError naming the first bad value of a webcam config (every key optional)."""
-    check_values_of(cfg, WEBCAM_CHECKS)
+    check_values(cfg, WEBCAM_CHECKS)
     for group, checks in GROUP_CHECKS.items():
-        check_values_of(cfg.get(group) or {}, checks, group)
+        check_values(cfg.get(group) or {}, checks, group)
     ui = cfg.get("ui") or {}
     if ui.get("min_height", 0) > ui.get("max_height", float("inf")):
         raise ConfigError(f"ui.min_height={ui['min_height']} is larger than ui.max_height={ui['max_height']}")
@@ -88,7 +87,7 @@ def check_webcam_config(cfg: Mapping[str, Any]) -> None:
     """A composed webcam-style config (the Hydra entry points'): its names, as the Python API checks them
     (`smoothing=3` or `+smoothing.ema_alpah=0.3`), then its values."""
     check_settings(webcam_part(cfg))
-    check_values(cfg)
+    check_webcam_values(cfg)
 
 
 def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,5 +150,5 @@ def live_settings(update: Mapping[str, Any] | None = None) -> dict[str, Any]:
     defaults = webcam_settings(_detector_name(update))
     check_settings(update, defaults)
     settings = _merge({k: v for k, v in defaults.items() if k not in NOT_PIPELINE}, update)
-    check_values(settings)
+    check_webcam_values(settings)
     return settings
