@@ -55,11 +55,6 @@ def to_model_input(images: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tens
     return images.float().div_(PIXEL_MAX)
 
 
-def from_model_input(batch: np.ndarray) -> np.ndarray:
-    """The inverse of `to_model_input` for a numpy batch: (N,1,48,48) in [0, 1] -> uint8 (N,48,48)."""
-    return np.rint(batch[:, 0] * np.float32(PIXEL_MAX)).astype(np.uint8)
-
-
 def model_input_batches(images: torch.Tensor, batch_size: int, device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
     """A split's uint8 images (a torch tensor), in order, as model inputs of at most `batch_size` on
     `device` (moved before the float conversion: a quarter of the bytes cross to a GPU)."""
