@@ -5,8 +5,10 @@
     python -m bench.live_fps --isa native,avx2     # + the same rows with AVX-512/AMX switched off
     python -m bench.live_fps --configs default --backends onnxruntime --section "## Live inference, the default"
 
-`default` is exactly what `python scripts/webcam.py` runs (conf/webcam.yaml with its detector);
-`reference` is the same with `detector=haar` (the reference's Haar parameters on the full frame).
+Every configuration is built by the shipped factory (fer.inference.build.build_pipeline) from
+conf/webcam.yaml with a few settings changed, as on the command line: `default` is exactly what
+`python scripts/webcam.py` runs; `reference` is the same with `detector=haar` (the reference's Haar
+parameters on the full frame).
 Each configuration gets one row per classifier backend. `--isa avx2` reruns the rows in a child
 process under bench/avx2_only.sh where the CPU can mask CPUID (every library sees AVX2 only), and with
 ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 (torch) and OPENCV_CPU_DISABLE=AVX512-SKX
@@ -35,19 +37,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 
 from bench.common import ROOT, cpu_flags, cpu_name, publish
-from fer.inference.classifier import (
-    EmotionClassifier,
-    onnxruntime_available,
-    set_threads,
-)
-from fer.inference.detectors import create_detector
+from fer.api.settings import live_settings
+from fer.inference.build import build_classifier, build_pipeline
+from fer.inference.classifier import EmotionClassifier, classifier_threads, onnxruntime_available
 from fer.inference.frame_loop import run_frames
 from fer.inference.pipeline import LivePipeline
 from fer.inference.sources import Prefetch, open_source, open_video
-from fer.inference.tracking import FaceTracker
 from fer.live.render import render
 
 MEDIA = Path(os.environ.get("FER_MEDIA", ROOT.parent / "shared" / "media"))
@@ -57,32 +54,33 @@ SECTION = "## Live inference"
 TARGET_FPS, DEFAULT_TARGET_FPS = 60, 150  # the default setting has its own, higher target
 STAGES = ("decode", "detect", "preprocess", "classify", "smooth", "render")
 
-HAAR_HALF = {"detect_scale": 0.5}
-CF = {"box_scale": 1.05}
 AVX2_ENV = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "OPENCV_CPU_DISABLE": "AVX512-SKX"}
 
 
-def webcam_setting(detector: str) -> tuple:
-    """The detector and smoothing of conf/webcam.yaml (+ conf/detector/<detector>.yaml), as a CONFIGS row."""
-    webcam = OmegaConf.load(ROOT / "conf" / "webcam.yaml")
-    det = dict(OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "detector" / f"{detector}.yaml")))
-    name = det.pop("name")
-    sm = webcam.smoothing
-    return name, det, sm.detect_every, sm.stagger, webcam.prefetch
+HAAR = {"name": "haar"}
+HAAR_HALF = {"name": "haar", "detect_scale": 0.5}
+IN_FOREGROUND = {"classify_in_background": False}
 
 
-# name: (detector, detector kwargs, detect_every, stagger, prefetch, what it shows)
+def every(n: int, background: bool = False) -> dict:
+    return {"detect_every": n, "classify_in_background": background}
+
+
+# name: (the settings changed from conf/webcam.yaml, nested like it; what it shows)
 CONFIGS = {
-    "default": (*webcam_setting("centerface"), "`python scripts/webcam.py`: the default setting"),
-    "reference": (*webcam_setting("haar"), "`python scripts/webcam.py detector=haar`: the reference's Haar"),
-    "reference-full": ("haar", {}, 1, False, False, "Haar, the reference system's parameters, full frame, every frame"),
-    "reference-full-skip2": ("haar", {}, 2, False, False, "the same, detecting every 2nd frame (the reference's N=2)"),
-    "haar-half-plain": ("haar", HAAR_HALF, 2, False, True, "Haar on a half-size frame, every 2nd frame"),
-    "haar-half": ("haar", HAAR_HALF, 2, True, True, "the same, classification staggered to the next frame"),
-    "centerface-320": ("centerface", {"input_width": 320, **CF}, 2, True, True,
-                       "CenterFace at 320 px wide, every 2nd frame, staggered"),
-    "centerface-160": ("centerface", {"input_width": 160, **CF}, 2, True, True,
-                       "CenterFace at 160 px wide, every 2nd frame, staggered"),
+    "default": ({}, "`python scripts/webcam.py`: the default setting"),
+    "reference": ({"detector": HAAR}, "`python scripts/webcam.py detector=haar`: the reference's Haar"),
+    "reference-full": ({"detector": HAAR, "smoothing": every(1), "prefetch": False},
+                       "Haar, the reference system's parameters, full frame, every frame"),
+    "reference-full-skip2": ({"detector": HAAR, "smoothing": every(2), "prefetch": False},
+                             "the same, detecting every 2nd frame (the reference's N=2)"),
+    "haar-half-plain": ({"detector": HAAR_HALF, "smoothing": IN_FOREGROUND},
+                        "Haar on a half-size frame, every 2nd frame"),
+    "haar-half": ({"detector": HAAR_HALF}, "the same, faces classified in the background"),
+    "centerface-320": ({"detector": {"name": "centerface", "input_width": 320}},
+                       "CenterFace at 320 px wide, every 2nd frame, classified in the background"),
+    "centerface-160": ({"detector": {"name": "centerface", "input_width": 160}},
+                       "CenterFace at 160 px wide, every 2nd frame, classified in the background"),
 }
 
 
@@ -105,10 +103,14 @@ def make_video(path: Path = VIDEO) -> Path:
     return path
 
 
+def bench_pipeline(name: str, classifier: EmotionClassifier) -> LivePipeline:
+    """Configuration `name` built by the shipped factory, sharing the loaded model."""
+    return build_pipeline(live_settings(CONFIGS[name][0]), classifier=classifier)
+
+
 def measure(name: str, classifier: EmotionClassifier, video: Path, frames: int | None) -> dict:
-    det_name, kwargs, every, stagger, prefetch, _ = CONFIGS[name]
-    pipe = LivePipeline(create_detector(det_name, **kwargs), classifier, FaceTracker(), detect_every=every,
-                        stagger=stagger)
+    pipe = bench_pipeline(name, classifier)
+    prefetch = bool(live_settings(CONFIGS[name][0])["prefetch"])
     with open_source(str(video)) as warm:  # first calls build nets and caches: not timed
         for _ in run_frames(pipe, warm, render, max_frames=6):
             pass
@@ -167,12 +169,23 @@ def cpu_isa() -> str:
     return " ".join(name for name, flag in (("AVX512", "avx512f"), ("AMX", "amx_tile")) if flag in flags)
 
 
+def classifier_settings(args, backend: str) -> dict:
+    """The webcam settings of the classifier and threads, with what the command line gave."""
+    update = {"ckpt": args.ckpt, "classifier": {"backend": backend}}
+    if args.threads is not None:
+        update["threads"] = args.threads
+    if args.classifier_threads is not None:
+        update["classifier"]["threads"] = args.classifier_threads
+    return live_settings(update)
+
+
 def run_rows(args, names: list[str], backends: list[str], isa: str) -> list[dict]:
-    threads = set_threads(args.threads, args.classifier_threads)
     video = make_video()
     rows = []
     for backend in backends:
-        classifier = EmotionClassifier.from_path(args.ckpt, backend=backend, threads=args.classifier_threads)
+        settings = classifier_settings(args, backend)
+        classifier = build_classifier(settings)
+        threads = (cv2.getNumThreads(), classifier_threads(settings["classifier"]["threads"]))
         for name in names:
             r = measure(name, classifier, video, args.frames)
             r.update(backend=backend, isa=isa, cpu=cpu_column(backend, isa), threads=threads,
@@ -186,8 +199,9 @@ def run_rows(args, names: list[str], backends: list[str], isa: str) -> list[dict
 
 def child_rows(args, isa: str) -> list[dict]:
     """The same measurement in a child process with the AVX-512/AMX paths switched off."""
-    cmd = [sys.executable, "-m", "bench.live_fps", "--child", isa, "--configs", args.configs, "--backends", args.backends,
-           "--threads", str(args.threads), "--classifier-threads", str(args.classifier_threads)]
+    cmd = [sys.executable, "-m", "bench.live_fps", "--child", isa, "--configs", args.configs, "--backends", args.backends]
+    cmd += ["--threads", str(args.threads)] if args.threads is not None else []
+    cmd += ["--classifier-threads", str(args.classifier_threads)] if args.classifier_threads is not None else []
     cmd += ["--ckpt", args.ckpt] if args.ckpt else []
     cmd += ["--frames", str(args.frames)] if args.frames else []
     # Where the CPU can fault on CPUID, mask it for the whole child so ONNX Runtime is held to AVX2 as well.
@@ -239,7 +253,7 @@ def table(results: list[dict], command: str, section: str = SECTION) -> str:
                      f"{r.get('load', float('nan')):.1f} | {r['cpu_main']:.1f}, {r['cpu_all']:.1f} | "
                      f"{r['quiet_fps']:.0f} |")
     lines += ["", "✓: meets the target. Configurations: " + "; ".join(
-        f"`{n}`: {CONFIGS[n][5]}" for n in dict.fromkeys(r["name"] for r in results)) + "."]
+        f"`{n}`: {CONFIGS[n][1]}" for n in dict.fromkeys(r["name"] for r in results)) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -257,8 +271,9 @@ def main() -> None:
                     help="comma list of classifier backends: onnxruntime, torch")
     ap.add_argument("--isa", default="native", help="comma list: native, avx2 (AVX-512/AMX switched off)")
     ap.add_argument("--frames", type=int, default=None, help="stop after this many frames (default: all)")
-    ap.add_argument("--threads", type=int, default=2, help="OpenCV threads")
-    ap.add_argument("--classifier-threads", type=int, default=1, help="webcam.yaml's classifier.threads")
+    ap.add_argument("--threads", type=int, default=None, help="OpenCV threads (default: webcam.yaml's threads)")
+    ap.add_argument("--classifier-threads", type=int, default=None,
+                    help="classifier threads (default: webcam.yaml's classifier.threads)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="'-' prints the table only")
     ap.add_argument("--section", default=SECTION, help="the heading of docs/benchmarks.md the table replaces")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)

@@ -6,8 +6,9 @@
 The peer cannot share this environment (its import name is `fer` too, and it needs TensorFlow), so
 the frames of wolfgang_640x480.mp4 are decoded once here, saved as one .npy, and the peer runs in a
 subprocess of its own virtual environment, started in an empty folder so that only its own `fer` is
-found. Both sides detect and classify every frame (no frame skipping, no tracking, no drawing): the
-peer's `FER().detect_emotions(frame)` against our `LivePipeline.process` with detect_every=1.
+found. Both sides detect and classify every frame (no frame skipping, no drawing): the peer's
+`FER().detect_emotions(frame)` against our shipped pipeline (fer.inference.build.build_pipeline on
+conf/webcam.yaml) with `smoothing.detect_every=1`.
 Nothing is timed before a warm-up of 5 frames. Results replace the `## Peers` section of
 docs/benchmarks.md.
 """
@@ -30,10 +31,8 @@ import torch
 from bench.common import ROOT, cpu_name, publish
 from bench.live_fps import make_video
 from bench.video import video_frames
-from fer.inference.classifier import EmotionClassifier, set_threads
-from fer.inference.detectors import create_detector
-from fer.inference.pipeline import LivePipeline
-from fer.inference.tracking import FaceTracker
+from fer.api.settings import live_settings
+from fer.inference.build import build_pipeline
 
 SECTION = "## Peers"
 WARMUP = 5
@@ -70,9 +69,14 @@ def decode(video: Path, limit: int | None) -> np.ndarray:
     return np.stack(list(video_frames(video, limit)))
 
 
-def ours(frames: np.ndarray, detector: str, kwargs: dict, backend: str) -> dict:
-    clf = EmotionClassifier.from_path(None, backend=backend)
-    pipe = LivePipeline(create_detector(detector, **kwargs), clf, FaceTracker(), detect_every=1)
+def our_settings(detector: str, backend: str) -> dict:
+    """conf/webcam.yaml with `detector` (its file's values), every frame detected, on `backend`."""
+    return live_settings({"detector": {"name": detector}, "smoothing": {"detect_every": 1},
+                          "classifier": {"backend": backend}})
+
+
+def ours(frames: np.ndarray, settings: dict) -> dict:
+    pipe = build_pipeline(settings)
     for i, f in enumerate(frames[:WARMUP]):
         pipe.process(f, i)
     pipe.reset()
@@ -109,7 +113,6 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=None, help="use only the first N frames")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="'-' prints the table only")
     args = ap.parse_args()
-    set_threads(None, 1)
     frames = decode(make_video(), args.frames)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,10 +129,11 @@ def main() -> None:
     bundled = json.loads((ROOT / "fer" / "weights" / "fer2013-fastcnn48.json").read_text())
     net = f"{bundled['model']}-{bundled['model_kwargs'].get('width', '')}"  # the bundled network, e.g. fastcnn-48
     for backend in ("onnxruntime", "torch"):
-        rows.append(row(f"ours, default detector, {backend}", f"CenterFace 160 px + {net}",
-                        ours(frames, "centerface", {"input_width": 160, "box_scale": 1.05}, backend)))
+        default = our_settings("centerface", backend)
+        rows.append(row(f"ours, default detector, {backend}",
+                        f"CenterFace {default['detector']['input_width']} px + {net}", ours(frames, default)))
         rows.append(row(f"ours, detector=haar, {backend}", f"Haar (reference parameters) + {net}",
-                        ours(frames, "haar", {}, backend)))
+                        ours(frames, our_settings("haar", backend))))
     for r in rows:
         print(f"{r['name']:40s} {r['fps']:6.1f} fps  mean {r['mean']:5.1f} ms  p95 {r['p95']:5.1f} ms  "
               f"face found {r['with_face']:.1%}", file=sys.stderr)
@@ -140,7 +144,7 @@ def main() -> None:
              "its own virtual environment (`pip install fer tensorflow-cpu \"setuptools<81\"`; the package "
              "still imports pkg_resources) as a subprocess, on the same decoded frames.",
              f"- Input: the {len(frames)} frames of wolfgang_640x480.mp4 (640x480, one face in every frame). "
-             "Every frame is detected and classified on both sides: no frame skipping, tracking or drawing.",
+             "Every frame is detected and classified on both sides: no frame skipping or drawing.",
              "- Ratio: frames per second divided by the peer's.", "",
              "| pipeline | what | fps | ratio to `fer` | mean ms | p95 ms | frames with a face found |",
              "|---|---|---:|---:|---:|---:|---:|"]

@@ -1,5 +1,5 @@
-"""Photos per second by photo size, on the still-image path (`fer.Recognizer().predict`, `/v1/predict`,
-image folders): CenterFace on a copy resized to `detector.still_input_width`, then the bundled classifier.
+"""Photos per second by photo size, on the photo path (`fer.Recognizer().predict`, `/v1/predict`,
+image folders): CenterFace on a copy resized to `detector.photo_input_width`, then the bundled classifier.
 
     python -m bench.photo_sizes                       # 320, 640, 1280, 2560 and 4000 px wide
     python -m bench.photo_sizes --widths 640,4000 --seconds 3 --out -
@@ -62,7 +62,7 @@ def table(rows: list[dict], recognizer: fer.Recognizer, command: str) -> str:
              f"- Machine: {cpu_name()} ({isa}), {os.cpu_count()} cores, Python {platform.python_version()}, "
              f"OpenCV {cv2.__version__}; the settings of conf/webcam.yaml (classifier threads: "
              f"{recognizer.settings.get('classifier', {}).get('threads')}).",
-             f"- Still path: {det['name']} on a copy {det.get('still_input_width')} px wide (video frames: "
+             f"- Photo path: {det['name']} on a copy {det.get('photo_input_width')} px wide (video frames: "
              f"{det.get('input_width')} px), then {recognizer.model_info['model']} "
              f"({Path(recognizer.model_info['path']).name}, {recognizer.model_info['backend']}).",
              "- predict: mean ms per call on the decoded photo (detect, crop, classify); decode: the JPEG "

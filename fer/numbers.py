@@ -1,5 +1,5 @@
 """The one checker of settings, shared by every config: names (a misspelt key is refused with the valid
-ones), whole numbers, fractions, positive numbers.
+ones, a renamed one is read under its new name), whole numbers, fractions, positive numbers, flags.
 
 Values arrive as whatever Hydra or argparse parsed: `max_frames=abc` is the string "abc", `optim.lr=nan`
 a float NaN, `true` a bool. Each check returns the value or raises a ConfigError naming the setting,
@@ -9,7 +9,8 @@ the value and what it must be.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fer.errors import ConfigError
@@ -46,6 +47,74 @@ def positive_number(value: Any, name: str, allow_zero: bool = False) -> float:
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(f"{name}={value!r} must be a finite number {bound}")
     return float(value)
+
+
+def bounded_number(value: Any, name: str, minimum: float = 0, inclusive: bool = False, whole: bool = False) -> float:
+    """A number > minimum (>= with inclusive), NaN refused; with whole=True an integral one (2.0 counts),
+    returned as an int."""
+    kind = "a whole number" if whole else "a number"
+    bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
+    ok = is_number(value) and not math.isnan(value) and (not whole or float(value).is_integer())
+    if not ok or not (value >= minimum if inclusive else value > minimum):
+        raise ConfigError(f"{name}={value!r} must be {kind} {bound}")
+    return int(value) if whole else float(value)
+
+
+def flag(value: Any, name: str) -> bool:
+    """true or false, not a string or number that would read as one."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}={value!r} must be true or false")
+    return value
+
+
+# A setting's check: (value, its dotted name) -> the value, or a ConfigError.
+Check = Callable[[Any, str], Any]
+
+
+def check_values(given: Mapping[str, Any], checks: Mapping[str, Check], where: str = "") -> None:
+    """Run the check of every key of `given` that `checks` has (keys left out keep their checked defaults)."""
+    for key, check in checks.items():
+        if key in given:
+            check(given[key], f"{where}.{key}" if where else key)
+
+
+# Settings that were renamed: old dotted name -> new one. The old names keep working.
+RENAMED_SETTINGS = {
+    "smoothing.stagger": "smoothing.classify_in_background",
+    "detector.still_input_width": "detector.photo_input_width",
+}
+
+
+def _warn_renamed(old: str, new: str) -> None:
+    # FutureWarning: shown to the people who type settings, not only to developers (DeprecationWarning).
+    warnings.warn(f"the setting {old} is now called {new}", FutureWarning, stacklevel=3)
+
+
+def renamed_settings(given: Mapping[str, Any]) -> dict[str, Any]:
+    """`given` (nested) with every old name of RENAMED_SETTINGS moved to its new one."""
+    out = dict(given)
+    for old, new in RENAMED_SETTINGS.items():
+        group, _, key = old.partition(".")
+        inner = out.get(group)
+        if isinstance(inner, Mapping) and key in inner:
+            _warn_renamed(old, new)
+            inner = dict(inner)
+            inner[new.partition(".")[2]] = inner.pop(key)
+            out[group] = inner
+    return out
+
+
+def renamed_overrides(overrides: Iterable[str]) -> list[str]:
+    """Command-line overrides (`smoothing.stagger=false`, `+smoothing.stagger=...`) under the new names."""
+    out = []
+    for text in overrides:
+        key, eq, value = text.partition("=")
+        bare = key.lstrip("+~")
+        if bare in RENAMED_SETTINGS:
+            _warn_renamed(bare, RENAMED_SETTINGS[bare])
+            text = key[: len(key) - len(bare)] + RENAMED_SETTINGS[bare] + eq + value
+        out.append(text)
+    return out
 
 
 def unknown_setting(name: str, valid: Iterable[Any]) -> ConfigError:

@@ -12,7 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
+from fer.api.settings import live_settings
 from fer.constants import CLASSES
+from fer.inference.build import build_pipeline, build_tracker
 from fer.inference.classifier import EmotionClassifier
 from fer.inference.pipeline import LivePipeline
 from fer.inference.tracking import FaceTracker
@@ -70,8 +72,20 @@ class FixedDetector:
         return out
 
 
-def pipeline(tmp_path: Path, detector, detect_every: int = 1, **tracker) -> LivePipeline:
-    return LivePipeline(detector, classifier(tmp_path), FaceTracker(**tracker), detect_every=detect_every)
+def smoothing(**changes) -> dict:
+    """conf/webcam.yaml's settings with `smoothing` changed; boxes unsmoothed and faces classified at once
+    unless asked, so a test sees each detection's own box on its own frame."""
+    return live_settings({"smoothing": {"box_alpha": 1.0, "classify_in_background": False, **changes}})
+
+
+def tracker(**changes) -> FaceTracker:
+    """The shipped tracker (fer.inference.build) with the smoothing settings `changes`."""
+    return build_tracker(smoothing(**changes))
+
+
+def pipeline(tmp_path: Path, detector, detect_every: int = 1, **changes) -> LivePipeline:
+    """The shipped pipeline (fer.inference.build) around `detector` and a tiny classifier."""
+    return build_pipeline(smoothing(detect_every=detect_every, **changes), detector, classifier(tmp_path))
 
 
 def synthetic_frame(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:

@@ -113,7 +113,8 @@ def ferkit_in_process(monkeypatch, capsys, *args: str) -> tuple[int, list[str]]:
 @pytest.mark.parametrize(("args", "message"), [
     (["webcam", "smoothin.ema_alpha=0.3"], "there is no setting smoothin; valid settings: camera, ckpt, classifier"),
     (["webcam", "smoothing.ema_alpah=0.3"], "smoothing has no setting ema_alpah; valid smoothing settings: "
-                                            "box_alpha, detect_every, ema_alpha, iou_threshold, persistence, stagger"),
+                                            "box_alpha, classify_in_background, detect_every, ema_alpha, iou_threshold, "
+                                            "max_tracks, persistence"),
     (["serve", "prot=18000"], "there is no setting prot; valid settings:"),
     (["train", "trainr.max_epochs=1"], "there is no setting trainr; valid settings:"),
     (["eval", "splt=test"], "there is no setting splt; valid settings:"),

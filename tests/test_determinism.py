@@ -1,4 +1,4 @@
-"""Analysing a file gives the same bytes whatever the machine's load or thread counts: the staggered
+"""Analysing a file gives the same bytes whatever the machine's load or thread counts: the background
 classification is applied at a fixed frame. Also the streaming form, frame sampling and the progress bars."""
 
 from __future__ import annotations
@@ -59,10 +59,10 @@ def busy_cores(n: int = 2):
             p.wait()
 
 
-def test_a_files_frames_take_a_staggered_result_at_the_next_detection_a_cameras_when_ready(tmp_path):
+def test_a_files_frames_take_a_background_result_at_the_next_detection_a_cameras_when_ready(tmp_path):
     for live, applied_at_frame_3 in ((False, 0), (True, 2)):
         pipe = pipeline(tmp_path, FixedDetector(BOX), detect_every=2)
-        pipe.stagger = True
+        pipe.classify_in_background = True
         frame = synthetic_frame()
         for index in range(3):  # frame 0 is classified at once (nothing tracked yet), frame 2 on the worker
             pipe.process(frame, index, live=live)
@@ -83,7 +83,7 @@ def test_analysis_under_load_and_on_more_threads_is_byte_equal_to_analysis_alone
         threads = slowed(run.pipeline, seed)
         with busy_cores():
             assert Analysis.collect(run, loaded.class_names).to_csv() == alone
-        assert any(name.startswith("fer-classify") for name in threads)  # the staggered path ran
+        assert any(name.startswith("fer-classify") for name in threads)  # the background path ran
     more = Recognizer(settings={"threads": 2, "classifier": {"threads": 2}, "prefetch": False})
     assert more.analyze(clip, max_frames=40).to_csv() == alone
 
@@ -107,7 +107,7 @@ def test_a_headless_run_over_a_video_is_the_same_under_load(tmp_path):
     lines = []
     for slow in (False, True):
         pipe = pipeline(tmp_path, FixedDetector(BOX, [[44, 62, 80, 80]]), detect_every=2)
-        pipe.stagger = True
+        pipe.classify_in_background = True
         if slow:
             slowed(pipe)
         with open_source(str(video)) as src:

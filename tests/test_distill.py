@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fer.checkpoints.bundle import export_bundle
+from fer.checkpoints.bundle_export import export_bundle
 from fer.checkpoints.loading import load_model
 from fer.errors import ConfigError
 from fer.training.distill import Distiller, build_distiller

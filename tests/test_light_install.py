@@ -155,7 +155,7 @@ def test_mistakes_are_named_as_such_without_pytorch(without_pytorch, tmp_path):
 
 
 def test_a_gpu_device_names_the_extra(without_pytorch):
-    from fer.live.config_checks import check_device
+    from fer.api.settings import check_device
 
     assert check_device("cpu") == "cpu"
     with pytest.raises(MissingExtraError) as e:

@@ -66,19 +66,20 @@ def test_api_settings_merge_changes_and_switch_detector_files():
 
 
 def test_recognizer_builds_the_configured_pipeline_even_inside_a_hydra_app(tmp_path):
-    """The detector, tracker and stagger of conf/webcam.yaml, also while another app holds Hydra's global state."""
+    """The detector, tracker and background classification of conf/webcam.yaml, also while another app holds Hydra's global state."""
     from fer.api.recognizer import Recognizer
 
     ckpt = lightning_style_checkpoint(tmp_path / "m.ckpt")
     cfg = webcam_config()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         r = Recognizer(ckpt=ckpt, settings={"classifier": {"backend": "torch"}})
-    det, tracker, pipe = r.detector, r._still.tracker, r._still
+    det, tracker, pipe = r.detector, r._photos.tracker, r._photos
     assert (det.input_width, det.box_scale) == (cfg["detector"]["input_width"], cfg["detector"]["box_scale"])
     sm = cfg["smoothing"]
     assert (tracker.box_alpha, tracker.ema_alpha, tracker.persistence) == (sm["box_alpha"], sm["ema_alpha"],
                                                                             sm["persistence"])
-    assert (pipe.stagger, pipe.skipper.detect_every) == (sm["stagger"], sm["detect_every"])
+    assert (pipe.classify_in_background, pipe.skipper.detect_every) == (sm["classify_in_background"],
+                                                                         sm["detect_every"])
     haar = Recognizer(ckpt=ckpt, detector="haar", settings={"classifier": {"backend": "torch"}}).detector
     assert isinstance(haar, HaarDetector)
     assert haar.min_neighbors == webcam_config("detector=haar")["detector"]["min_neighbors"]
@@ -129,3 +130,28 @@ def test_composed_configs_keep_their_own_keys_out_of_the_pipeline():
     cfg = {**webcam_config(), "port": 8000, "csv": "a.csv", "service": {"max_streams": 1}}
     assert set(webcam_part(cfg)) == set(webcam_config())
     assert live_settings(webcam_part(cfg))["smoothing"] == webcam_config()["smoothing"]
+
+
+def test_renamed_settings_keep_working_under_their_old_names():
+    from fer.api.settings import live_settings
+    from fer.numbers import renamed_overrides
+
+    with pytest.warns(FutureWarning, match="smoothing.stagger is now called smoothing.classify_in_background"):
+        s = live_settings({"smoothing": {"stagger": False}})
+    assert s["smoothing"]["classify_in_background"] is False and "stagger" not in s["smoothing"]
+    with pytest.warns(FutureWarning):
+        args = renamed_overrides(["smoothing.stagger=false", "detector.still_input_width=320", "threads=1"])
+    assert args == ["smoothing.classify_in_background=false", "detector.photo_input_width=320", "threads=1"]
+    cfg = webcam_config(*args)
+    assert (cfg["smoothing"]["classify_in_background"], cfg["detector"]["photo_input_width"]) == (False, 320)
+
+
+def test_a_bad_value_is_refused_by_the_python_api_as_on_the_command_line():
+    from fer.api.recognizer import Recognizer
+    from fer.errors import ConfigError
+
+    for settings, words in (({"smoothing": {"ema_alpha": 2}}, r"smoothing.ema_alpha=2 must be a number in \(0.0"),
+                            ({"detector": {"input_width": 8}}, "detector.input_width=8 must be a whole number >= 32"),
+                            ({"classifier": {"threads": 0}}, "classifier.threads=0 must be a whole number >= 1")):
+        with pytest.raises(ConfigError, match=words):
+            Recognizer(settings=settings)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from live_helpers import synthetic_frame
 
-from fer.errors import DetectorError
+from fer.errors import ConfigError, DetectorError
 from fer.inference.detectors import FaceDetector, create_detector, list_detectors, register_detector
 from fer.inference.detectors.base import clip_boxes, squarify
 
@@ -27,7 +27,7 @@ def test_haar_follows_the_interface_and_finds_nothing_in_noise():
 
 
 def test_haar_rejects_a_bad_scale():
-    with pytest.raises(DetectorError, match="detect_scale"):
+    with pytest.raises(ConfigError, match="detector.detect_scale=0 must be a number in"):
         create_detector("haar", detect_scale=0)
 
 
@@ -78,15 +78,15 @@ def test_centerface_on_a_frame_without_faces():
         assert det.detect(frame).shape == (0, 4)
 
 
-def test_still_scale_sizes_photos_of_any_size_to_the_still_width():
-    from fer.inference.detectors.centerface import MAX_STILL_ASPECT, still_scale
+def test_photo_scale_sizes_photos_of_any_size_to_the_photo_width():
+    from fer.inference.detectors.centerface import MAX_PHOTO_ASPECT, photo_scale
 
-    assert still_scale(4000, 3000, 640) == pytest.approx(0.16)  # large photos shrink...
-    assert still_scale(100, 75, 640) == pytest.approx(6.4)  # ...small ones are enlarged
+    assert photo_scale(4000, 3000, 640) == pytest.approx(0.16)  # large photos shrink...
+    assert photo_scale(100, 75, 640) == pytest.approx(6.4)  # ...small ones are enlarged
     # A face 5% of the width is 32 px for the network at every size.
-    assert all(0.05 * w * still_scale(w, w * 3 // 4, 640) == pytest.approx(32) for w in (100, 640, 2560, 4000))
-    # A long strip is held to MAX_STILL_ASPECT times the still width in height.
-    assert 4000 * still_scale(100, 4000, 640) == pytest.approx(MAX_STILL_ASPECT * 640)
+    assert all(0.05 * w * photo_scale(w, w * 3 // 4, 640) == pytest.approx(32) for w in (100, 640, 2560, 4000))
+    # A long strip is held to MAX_PHOTO_ASPECT times the photo width in height.
+    assert 4000 * photo_scale(100, 4000, 640) == pytest.approx(MAX_PHOTO_ASPECT * 640)
 
 
 def centerface_or_skip(**kw):
@@ -114,40 +114,46 @@ def recording(det) -> RecordingSession:
 
 
 def test_centerface_sizes_photos_for_the_network_and_frames_for_speed():
-    det = centerface_or_skip(input_width=160, still_input_width=640)
+    det = centerface_or_skip(input_width=160, photo_input_width=640)
     seen = recording(det)
     for w, h in ((4000, 3000), (100, 75)):
         frame = np.zeros((h, w, 3), np.uint8)
         seen.shapes.clear()
-        assert det.detect_still(frame).shape == (0, 4)
-        assert seen.shapes == [(640, 480)]  # up or down to the still width
+        assert det.detect_photo(frame).shape == (0, 4)
+        assert seen.shapes == [(640, 480)]  # up or down to the photo width
         seen.shapes.clear()
         det.detect(frame)
         assert seen.shapes == [(160, 128) if w > 160 else (128, 96)]  # live frames: shrunk, never enlarged
 
 
-def test_centerface_without_a_still_width_sizes_photos_like_frames():
-    det = centerface_or_skip(input_width=160, still_input_width=None)
+def test_centerface_without_a_photo_width_sizes_photos_like_frames():
+    det = centerface_or_skip(input_width=160, photo_input_width=None)
     seen = recording(det)
-    det.detect_still(np.zeros((3000, 4000, 3), np.uint8))
+    det.detect_photo(np.zeros((3000, 4000, 3), np.uint8))
     assert seen.shapes == [(160, 128)]
 
 
 def test_centerface_one_session_takes_every_input_size():
     """The shipped weights have free input dimensions: photos of many shapes share one session."""
-    det = centerface_or_skip(input_width=160, still_input_width=64)
+    det = centerface_or_skip(input_width=160, photo_input_width=64)
     seen = recording(det)
     for h in range(32, 32 * 6, 32):
-        assert det.detect_still(np.zeros((h, 64, 3), np.uint8)).shape == (0, 4)
+        assert det.detect_photo(np.zeros((h, 64, 3), np.uint8)).shape == (0, 4)
     assert seen.shapes == [(64, h) for h in range(32, 32 * 6, 32)]
 
 
-def test_centerface_rejects_a_still_width_below_its_grid():
-    with pytest.raises(DetectorError, match="still_input_width=16 must be at least 32"):
-        create_detector("centerface", still_input_width=16)
+def test_centerface_rejects_a_photo_width_below_its_grid():
+    with pytest.raises(ConfigError, match="detector.photo_input_width=16 must be a whole number >= 32"):
+        create_detector("centerface", photo_input_width=16)
 
 
-def test_stills_use_the_detectors_photo_setting_and_frames_the_live_one(tmp_path):
+def test_the_old_name_of_the_photo_width_still_works():
+    with pytest.warns(FutureWarning, match="still_input_width is now called detector.photo_input_width"):
+        det = centerface_or_skip(still_input_width=320)
+    assert det.photo_input_width == 320
+
+
+def test_photos_use_the_detectors_photo_setting_and_frames_the_live_one(tmp_path):
     from live_helpers import pipeline
 
     class TwoSettings:
@@ -160,21 +166,21 @@ def test_stills_use_the_detectors_photo_setting_and_frames_the_live_one(tmp_path
             self.calls.append("live")
             return np.zeros((0, 4), np.int32)
 
-        def detect_still(self, frame):
-            self.calls.append("still")
+        def detect_photo(self, frame):
+            self.calls.append("photo")
             return np.zeros((0, 4), np.int32)
 
     det = TwoSettings()
     pipe = pipeline(tmp_path, det)
-    pipe.process(synthetic_frame(), 0, still=True)
+    pipe.process(synthetic_frame(), 0, photo=True)
     pipe.process(synthetic_frame(), 1)
-    assert det.calls == ["still", "live"]
+    assert det.calls == ["photo", "live"]
     plain = pipeline(tmp_path, create_detector("haar"))  # a detector with one setting serves both
-    assert plain.process(synthetic_frame(), 0, still=True).faces == []
+    assert plain.process(synthetic_frame(), 0, photo=True).faces == []
 
 
 def test_the_default_settings_size_photos_for_the_network():
     from fer.api.settings import live_settings
 
     det = live_settings()["detector"]
-    assert det["name"] == "centerface" and det["still_input_width"] > det["input_width"]
+    assert det["name"] == "centerface" and det["photo_input_width"] > det["input_width"]

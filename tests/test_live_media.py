@@ -5,15 +5,14 @@ import json
 import cv2
 import numpy as np
 import pytest
-from live_helpers import classifier, media, needs_media, read_video
+from live_helpers import media, needs_media, pipeline, read_video, smoothing
 
 from fer.checkpoints import BUNDLED_MODEL
 from fer.errors import DetectorError
+from fer.inference.build import build_pipeline
 from fer.inference.classifier import EmotionClassifier
 from fer.inference.detectors import create_detector
-from fer.inference.pipeline import LivePipeline
 from fer.inference.sources import open_source
-from fer.inference.tracking import FaceTracker
 from fer.live.headless import run_headless
 
 pytestmark = needs_media
@@ -52,7 +51,7 @@ def test_centerface_finds_the_face_haar_misses():
 @pytest.mark.parametrize("detector", ["haar", "centerface"])
 def test_headless_real_video(tmp_path, detector):
     det = create_detector("haar", detect_scale=0.5) if detector == "haar" else centerface()
-    pipe = LivePipeline(det, classifier(tmp_path), FaceTracker(), detect_every=2)
+    pipe = pipeline(tmp_path, det, detect_every=2)
     with open_source(str(media("single_face.mp4"))) as src:
         summary = run_headless(pipe, src, tmp_path / "out.mp4", max_frames=30)
     assert summary.frames == 30 and summary.frames_with_faces == 30  # every frame labelled
@@ -62,7 +61,7 @@ def test_headless_real_video(tmp_path, detector):
 
 
 def test_video_without_faces(tmp_path):
-    pipe = LivePipeline(create_detector("haar", detect_scale=0.5), classifier(tmp_path), FaceTracker())
+    pipe = pipeline(tmp_path, create_detector("haar", detect_scale=0.5), detect_every=2)
     with open_source(str(media("no_face.mp4"))) as src:
         summary = run_headless(pipe, src, tmp_path / "out.mp4", max_frames=20)
     assert summary.frames == 20 and summary.frames_with_faces == 0
@@ -77,13 +76,13 @@ def bundled() -> EmotionClassifier:
 def photo_label(clf: EmotionClassifier, name: str) -> str | None:
     """The largest face's label; Haar first, CenterFace (when installed) where Haar finds none."""
     frame = cv2.imread(str(media(name)))
-    result = LivePipeline(create_detector("haar"), clf, FaceTracker(), detect_every=1).process(frame, 0)
+    result = build_pipeline(smoothing(detect_every=1), create_detector("haar"), clf).process(frame, 0)
     if not result.faces:
         try:
             det = create_detector("centerface", box_scale=1.05)
         except DetectorError:
             return None
-        result = LivePipeline(det, clf, FaceTracker(), detect_every=1).process(frame, 0)
+        result = build_pipeline(smoothing(detect_every=1), det, clf).process(frame, 0)
     return result.primary.label if result.faces else None
 
 
@@ -105,14 +104,14 @@ def test_bundled_model_metadata():
 
 
 
-# Photos of any size: the still path sizes the detector's input from the photo (conf/detector/centerface.yaml
-# still_input_width), so every face found at the photo's own size is found from 4000 px wide down to the
+# Photos of any size: the photo path sizes the detector's input from the photo (conf/detector/centerface.yaml
+# photo_input_width), so every face found at the photo's own size is found from 4000 px wide down to the
 # width at which the smallest face is 20 px, and nothing else is.
 PHOTOS = {"single_face.jpg": 1, "multi_face.jpg": 5, "0-f1-su-ph.jpg": 1, "0-f15-hao-ph.jpg": 1,
           "15-f13-anc-ph.jpg": 1, "45-m7-di-ph.jpg": 1}
 
 
-def still_detector():
+def photo_detector():
     from fer.api.settings import live_settings
 
     settings = dict(live_settings()["detector"])
@@ -139,13 +138,13 @@ def same_faces(found: np.ndarray, reference: np.ndarray) -> bool:
 
 @pytest.mark.parametrize("name", PHOTOS)
 def test_photos_of_any_size_keep_every_face_and_add_none(name):
-    det = still_detector()
+    det = photo_detector()
     image = cv2.imread(str(media(name)))
-    reference = det.detect_still(image).astype(np.float64)
+    reference = det.detect_photo(image).astype(np.float64)
     assert len(reference) == PHOTOS[name]
     smallest = int(np.ceil(20 * image.shape[1] / reference[:, 2].min()))  # the smallest face 20 px wide
     for width in (4000, 2560, 1280, 640, 320, smallest):
-        found = det.detect_still(resized(image, width)) * (image.shape[1] / width)  # in the photo's pixels
+        found = det.detect_photo(resized(image, width)) * (image.shape[1] / width)  # in the photo's pixels
         assert same_faces(found, reference), (name, width, found.round().tolist())
 
 
@@ -170,13 +169,13 @@ def face_scene(width: int, face_share: float, faces: int = 3) -> tuple[np.ndarra
 @pytest.mark.parametrize("width", [160, 320, 640, 1280, 2560, 4000])
 def test_faces_a_twentieth_of_the_photo_wide_are_found_at_any_photo_size(width):
     scene, _ = face_scene(width, 0.05)
-    assert len(still_detector().detect_still(scene)) == 3
+    assert len(photo_detector().detect_photo(scene)) == 3
 
 
 def test_a_small_photo_is_enlarged_for_the_detector():
     scene, face_px = face_scene(100, 0.1)  # 10-px faces: too small for the network until enlarged
-    det = still_detector()
-    assert face_px == 10 and len(det.detect(scene)) == 0 and len(det.detect_still(scene)) == 3
+    det = photo_detector()
+    assert face_px == 10 and len(det.detect(scene)) == 0 and len(det.detect_photo(scene)) == 3
 
 
 def test_a_large_photo_of_one_person_gets_its_face_everywhere_a_photo_goes(tmp_path):
@@ -187,7 +186,7 @@ def test_a_large_photo_of_one_person_gets_its_face_everywhere_a_photo_goes(tmp_p
     scene, _ = face_scene(2560, 0.05, faces=1)  # a face 5% of a 2560-px photo: 8 px at the live 160 px
     recognizer = fer.Recognizer()
     assert len(recognizer.detector.detect(scene)) == 0  # the live setting misses it...
-    assert len(recognizer.predict(scene)) == 1  # ...the still path finds it
+    assert len(recognizer.predict(scene)) == 1  # ...the photo path finds it
     folder = tmp_path / "photos"
     folder.mkdir()
     cv2.imwrite(str(folder / "big.jpg"), scene)

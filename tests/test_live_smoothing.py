@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from live_helpers import FixedDetector, pipeline, synthetic_frame
+from live_helpers import FixedDetector, pipeline, smoothing, synthetic_frame, tracker
 
-from fer.inference.tracking import FaceTracker, FrameSkipper, ema, iou_matrix
+from fer.inference.tracking import FrameSkipper, ema, iou_matrix
 
 
 def onehot(i, n=7, p=1.0):
@@ -31,31 +31,31 @@ def test_iou_matrix():
 
 
 def test_tracker_ema_per_face_and_alpha_one_disables_smoothing():
-    tr = FaceTracker(ema_alpha=0.5)
+    tr = tracker(ema_alpha=0.5)
     tr.update(0, [[0, 0, 50, 50]], [onehot(3)])
     (t,) = tr.update(1, [[2, 0, 50, 50]], [onehot(0)])
     assert np.allclose(t.probs, 0.5 * onehot(0) + 0.5 * onehot(3))
     assert np.allclose(t.raw_probs, onehot(0))
-    raw = FaceTracker(ema_alpha=1.0)
+    raw = tracker(ema_alpha=1.0)
     raw.update(0, [[0, 0, 50, 50]], [onehot(3)])
     (t,) = raw.update(1, [[0, 0, 50, 50]], [onehot(0)])
     assert np.allclose(t.probs, onehot(0))
 
 
 def test_persistence_expiry():
-    tr = FaceTracker(persistence=15)
+    tr = tracker(persistence=15)
     tr.update(0, [[10, 10, 40, 40]], [onehot(3)])
     for i in range(1, 16):  # unseen for 15 frames: still shown
         assert len(tr.update(i, np.zeros((0, 4)), np.zeros((0, 7)))) == 1, i
     assert tr.update(16, np.zeros((0, 4)), np.zeros((0, 7))) == []  # the 16th frame drops it
-    assert FaceTracker(persistence=0).update(0, [[0, 0, 9, 9]], [onehot(1)])  # seen now: kept
-    tr0 = FaceTracker(persistence=0)
+    assert tracker(persistence=0).update(0, [[0, 0, 9, 9]], [onehot(1)])  # seen now: kept
+    tr0 = tracker(persistence=0)
     tr0.update(0, [[0, 0, 9, 9]], [onehot(1)])
     assert tr0.expire(1) == []
 
 
 def test_reappearing_face_within_persistence_keeps_its_track():
-    tr = FaceTracker(persistence=5)
+    tr = tracker(persistence=5)
     (a,) = tr.update(0, [[10, 10, 40, 40]], [onehot(3)])
     tr.update(3, np.zeros((0, 4)), np.zeros((0, 7)))
     (b,) = tr.update(5, [[12, 10, 40, 40]], [onehot(3)])
@@ -63,7 +63,7 @@ def test_reappearing_face_within_persistence_keeps_its_track():
 
 
 def test_two_faces_keep_identity_and_separate_labels():
-    tr = FaceTracker(ema_alpha=0.5, persistence=15)
+    tr = tracker(ema_alpha=0.5, persistence=15)
     left, right = np.array([10, 10, 60, 60]), np.array([200, 20, 60, 60])
     tracks = tr.update(0, [left, right], [onehot(3), onehot(5)])
     ids = {tuple(t.box.astype(int)): t.id for t in tracks}
@@ -79,7 +79,7 @@ def test_two_faces_keep_identity_and_separate_labels():
 
 
 def test_one_detection_updates_one_track_only():
-    tr = FaceTracker(iou_threshold=0.1)
+    tr = tracker(iou_threshold=0.1)
     tr.update(0, [[0, 0, 50, 50], [30, 0, 50, 50]], [onehot(0), onehot(1)])
     tracks = tr.update(1, [[15, 0, 50, 50]], [onehot(2)])
     assert sum(t.fresh(1) for t in tracks) == 1
@@ -89,8 +89,8 @@ def test_frame_skipper():
     sk = FrameSkipper(2)
     assert [sk.should_detect(i) for i in range(6)] == [True, False, True, False, True, False]
     assert all(FrameSkipper(1).should_detect(i) for i in range(5))
-    with pytest.raises(ValueError):
-        FrameSkipper(0)
+    with pytest.raises(ValueError):  # checked where the settings enter (SMOOTHING_CHECKS)
+        smoothing(detect_every=0)
 
 
 def test_pipeline_detects_every_nth_frame_and_labels_every_frame(tmp_path):
@@ -112,10 +112,10 @@ def test_pipeline_persistence_with_skipping(tmp_path):
     assert counts == [1, 1, 1, 1, 1, 0, 0, 0]
 
 
-def test_stagger_moves_classification_to_the_next_frame(tmp_path):
+def test_classify_in_background_moves_classification_to_the_next_frame(tmp_path):
     det = FixedDetector([[40, 60, 80, 80]])
     pipe = pipeline(tmp_path, det, detect_every=2)
-    pipe.stagger = True
+    pipe.classify_in_background = True
     results = [pipe.process(synthetic_frame(), i) for i in range(6)]
     classified = [r.timings["classify"] > 0 for r in results]
     # Frame 0 has nothing on screen yet, so it is classified at once. Later detections are classified on
@@ -128,10 +128,10 @@ def test_stagger_moves_classification_to_the_next_frame(tmp_path):
     assert results[3].faces[0].track_id == results[0].faces[0].track_id
 
 
-def test_stills_are_never_staggered(tmp_path):
+def test_photos_are_never_classified_in_the_background(tmp_path):
     pipe = pipeline(tmp_path, FixedDetector([[40, 60, 80, 80]]), detect_every=2)
-    pipe.stagger = True
+    pipe.classify_in_background = True
     for _ in range(2):
         pipe.reset()
-        r = pipe.process(synthetic_frame(), 0, still=True)
+        r = pipe.process(synthetic_frame(), 0, photo=True)
         assert r.timings["classify"] > 0 and len(r.faces) == 1

@@ -65,7 +65,7 @@ def test_folder_run_trains_and_reports_with_the_folders_classes(folder_run):
 
 def test_exported_models_record_the_data_they_were_trained_on(folder_run, tmp_path):
     """The checkpoint says what it learnt from (a folder tree, not FER-2013), and its bundle and ONNX file say so too."""
-    from fer.checkpoints.bundle import export_bundle
+    from fer.checkpoints.bundle_export import export_bundle
     from fer.checkpoints.loading import load_model
     from fer.checkpoints.onnx_export import export_onnx
 

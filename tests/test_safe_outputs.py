@@ -94,7 +94,7 @@ def test_export_out_may_not_be_its_checkpoint(tmp_path):
 
 
 def test_a_bundle_and_its_sidecar_are_written_whole_and_never_over_the_checkpoint(tmp_path):
-    from fer.checkpoints.bundle import export_bundle
+    from fer.checkpoints.bundle_export import export_bundle
 
     ckpt = lightning_style_checkpoint(tmp_path / "m.ckpt")
     before = ckpt.read_bytes()

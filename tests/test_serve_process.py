@@ -69,7 +69,7 @@ def test_serve_shuts_down_cleanly_on_signals(tmp_path, sig):
 
 
 @pytest.mark.parametrize("service, words", [({"max_streams": -1}, "max_streams"), ({"max_image_mb": 0}, "max_image_mb"),
-                                              ({"max_upload": 1}, "unknown service setting")])
+                                              ({"max_upload": 1}, "service has no setting max_upload; valid service settings:")])
 def test_bad_service_settings_are_config_errors(service, words):
     from fer.service.server import serve
 

@@ -7,7 +7,8 @@
     a.to_dataframe()                            # the rows in pandas, where pandas is installed
 
 It runs the one live pipeline (`fer.inference.build.build_pipeline`): detector, the training preprocessing,
-the classifier, and per-face tracking with smoothing for videos and streams.
+the classifier, and per-face tracking with smoothing for videos and streams, each frame taking the one step
+of `fer.inference.frame_loop` (`process_frame`, in the loop `run_frames` for videos).
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from fer.api.settings import live_settings, webcam_part
 from fer.api.video_run import VideoRun
 from fer.errors import SourceError
 from fer.inference.build import build_pipeline
+from fer.inference.frame_loop import process_frame
 from fer.inference.images import to_bgr
 from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import open_video
-from fer.inference.tracking import FaceTracker
 from fer.numbers import positive_number, whole_number
 
 __all__ = ["Analysis", "Face", "Recognizer", "Stream"]
@@ -39,7 +40,7 @@ class Stream:
     """Consecutive frames of one video or camera: faces are tracked and each keeps its own smoothing.
 
     Two streams never share tracks; they share the recognizer's detector and model. live=True (a camera's
-    frames) takes each staggered classification as soon as it is ready; live=False (frames of a file)
+    frames) takes each background classification as soon as it is ready; live=False (frames of a file)
     applies it at a fixed frame, so the results do not depend on the machine's load.
     """
 
@@ -54,8 +55,7 @@ class Stream:
 
     def process_result(self, frame: np.ndarray) -> tuple[list[Face], FrameResult]:
         """A BGR frame -> (faces, the pipeline's FrameResult with per-stage timings)."""
-        with self._recognizer.lock:
-            result = self.pipeline.process(frame, live=self.live)
+        result = process_frame(self.pipeline, frame, live=self.live, guard=self._recognizer.lock)
         self.frames += 1
         return [Face.from_result(f, result.class_names) for f in result.faces], result
 
@@ -88,11 +88,11 @@ class Recognizer:
         cfg = live_settings(update)
         self.settings = cfg
         self.max_pixels = whole_number(cfg["max_image_pixels"], "max_image_pixels", 1)
-        self._still = build_pipeline(cfg)
+        self._photos = build_pipeline(cfg)  # photos; its detector and model are shared by every stream
         if detector is not None and not isinstance(detector, str):
             if not callable(getattr(detector, "detect", None)):
                 raise TypeError("detector must be a name or an object with a detect(frame) method")
-            self._still.detector = detector
+            self._photos.detector = detector
         self.lock = threading.Lock()
 
     @classmethod
@@ -103,35 +103,28 @@ class Recognizer:
 
     @property
     def class_names(self) -> list[str]:
-        return self._still.class_names
+        return self._photos.class_names
 
     @property
     def detector(self):
-        return self._still.detector
+        return self._photos.detector
 
     @property
     def model_info(self) -> dict[str, str]:
         """Which network and file classify the faces, and how (for logs and the service's health check)."""
-        backend = self._still.classifier.backend
+        backend = self._photos.classifier.backend
         return {"model": str(backend.model), "path": str(backend.path), "backend": backend.name}
 
     def new_pipeline(self) -> LivePipeline:
         """A pipeline with its own tracker, sharing this recognizer's detector and model."""
-        still, t = self._still, self._still.tracker
-        tracker = FaceTracker(iou_threshold=t.iou_threshold, ema_alpha=t.ema_alpha, persistence=t.persistence,
-                              box_alpha=t.box_alpha, max_tracks=t.max_tracks)
-        return LivePipeline(still.detector, still.classifier, tracker, detect_every=still.skipper.detect_every,
-                            stagger=still.stagger)
+        return build_pipeline(self.settings, self._photos.detector, self._photos.classifier)
 
     def stream(self, live: bool = True) -> Stream:
         return Stream(self, live)
 
     def predict(self, image: Any) -> list[Face]:
         """Every face in one image: a path, encoded bytes, a BGR or gray numpy array, or a PIL image."""
-        frame = to_bgr(image, self.max_pixels)
-        with self.lock:
-            self._still.reset()
-            result = self._still.process(frame, 0, still=True)
+        result = process_frame(self._photos, to_bgr(image, self.max_pixels), photo=True, guard=self.lock)
         return [Face.from_result(f, result.class_names) for f in result.faces]
 
     def analyze_frames(self, video: str | Path, max_frames: int | None = None,

@@ -3,7 +3,8 @@ evaluation and inference.
 
 Names are imported on first use: the bundled-model lookup (bundled.py) and the ONNX metadata
 (onnx_metadata.py) need no PyTorch, so the light install can use them; loading a .ckpt/.pt and
-exporting (loading.py, bundle.py, onnx_export.py) import PyTorch.
+exporting (loading.py, bundle_export.py, onnx_export.py) import PyTorch. bundled.py finds the models
+that ship in fer/weights; bundle_export.py makes a bundle of your own checkpoint.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 
 _HOMES = {
-    "PRECISIONS": "bundle", "export_bundle": "bundle",
+    "PRECISIONS": "bundle_export", "export_bundle": "bundle_export",
     "BUNDLED_INT8": "bundled", "BUNDLED_MODEL": "bundled", "BUNDLED_ONNX": "bundled", "bundled_model_path": "bundled",
     "LoadedModel": "loading", "load_model": "loading", "read_weights_only": "loading",
     "ONNX_PRECISIONS": "onnx_export", "check_calibration_count": "onnx_export", "export_onnx": "onnx_export",

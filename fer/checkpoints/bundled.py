@@ -1,11 +1,10 @@
 """The models that ship inside the package; the default is used whenever no checkpoint is given.
 
-The default is the most accurate shipped network, the distilled fastcnn-48 (69.7% on PublicTest),
-in three files: `fer2013-fastcnn48.onnx` (fp32, run by ONNX Runtime, the default),
+The default is the most accurate shipped network, the distilled fastcnn-48, in three files: `fer2013-fastcnn48.onnx` (fp32, run by ONNX Runtime, the default),
 `fer2013-fastcnn48.pt` (fp16 weights, for the torch backend and for re-exporting) and
-`fer2013-fastcnn48-int8.onnx` (static int8). The smaller fastcnn-32 (68.2%) ships the same three
+`fer2013-fastcnn48-int8.onnx` (static int8). The smaller fastcnn-32 ships the same three
 ways as `fer2013-fastcnn32.*`, one `ckpt=` away. Each family's .json sidecar records what every file
-scores and the command that made it.
+scores on PublicTest and the command that made it (the README and docs/benchmarks.md, "Shipped models", list them).
 """
 
 from __future__ import annotations

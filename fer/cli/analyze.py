@@ -20,13 +20,12 @@ from omegaconf import DictConfig, OmegaConf
 from fer.api.analysis_writer import AnalysisWriter
 from fer.api.recognizer import Recognizer
 from fer.api.rows import CSV_SUFFIXES, PLOT_SUFFIXES
-from fer.api.settings import live_settings
+from fer.api.settings import check_webcam_config, live_settings
 from fer.cli.entrypoint import hydra_command
 from fer.corpus.listing import is_corpus_source
 from fer.corpus.run import CorpusRun, analyze_corpus, check_corpus_settings
 from fer.errors import ConfigError, SourceError, require_extra
 from fer.inference.sources import check_readable_kind
-from fer.live.config_checks import check_live_config
 from fer.numbers import positive_number, whole_number
 from fer.outputs import check_destination, check_outputs, ensure_writable_folder, is_sink
 from fer.progress import progress
@@ -38,7 +37,7 @@ log = logging.getLogger(__name__)
 def check_analyze_config(cfg: dict[str, Any], run_dir: Path) -> tuple[Path, Path | None]:
     """Before the model is loaded: the settings, the source, and outputs that can be written whole and
     destroy nothing (`csv=` naming the source video would otherwise overwrite it). Returns (csv, plot)."""
-    check_live_config(cfg)
+    check_webcam_config(cfg)
     if cfg.get("sample_fps") is not None:
         positive_number(cfg["sample_fps"], "sample_fps")
     timeline = cfg.get("timeline") or {}
@@ -113,7 +112,7 @@ def corpus_output(cfg: dict[str, Any], run_dir: Path) -> Path:
 
 def analyze_many(cfg: dict[str, Any], run_dir: Path) -> CorpusRun:
     """A corpus into OUT; returns what was done (the summary, the failed clips)."""
-    check_live_config(cfg)
+    check_webcam_config(cfg)
     named = [key for key in ("csv", "plot") if cfg.get(key)]
     if named:
         raise ConfigError(f"{' and '.join(named)}= name one video's outputs; a corpus writes a CSV per clip into "

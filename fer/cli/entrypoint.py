@@ -17,6 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 
 from fer.cli.hydra_errors import COMMAND_LINE_MISTAKES, explain
 from fer.errors import FERError
+from fer.numbers import renamed_overrides
 
 
 def launcher(command: str) -> str:
@@ -77,6 +78,7 @@ def hydra_command(config_name: str):
 
         @functools.wraps(task)
         def main():
+            sys.argv[1:] = renamed_overrides(sys.argv[1:])  # a renamed setting's old name still works
             before = os.environ.get("HYDRA_FULL_ERROR")
             if before == "1":  # the user asked for Hydra's own report and traceback
                 return hydra_main()

@@ -4,7 +4,6 @@ split, and the report with the run's curves and training command when one checkp
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from fer.cli.entrypoint import command_line, launcher
 
 
 def pick_device(device: str) -> str:
-    from fer.live.config_checks import check_device
+    from fer.api.settings import check_device
 
     if device != "auto":
         return check_device(device)
@@ -96,10 +95,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     and return it."""
     from fer.evaluation.evaluate import evaluate_split
     from fer.evaluation.report import write_report
-    from fer.inference.classifier import resolve_backend
+    from fer.inference.classifier import classifier_threads, resolve_backend
 
     device = pick_device(cfg.device)
-    threads = cfg.classifier.threads or os.cpu_count() or 1  # null: every core
+    threads = classifier_threads(cfg.classifier.threads)
     backend = resolve_backend(cfg.classifier.backend)
     if backend == "onnxruntime" and device != "cpu":
         backend = "torch"  # the CPU build of ONNX Runtime: a GPU evaluates with torch

@@ -55,11 +55,6 @@ def to_model_input(images: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tens
     return images.float().div_(PIXEL_MAX)
 
 
-def from_model_input(batch: np.ndarray) -> np.ndarray:
-    """The inverse of `to_model_input` for a numpy batch: (N,1,48,48) in [0, 1] -> uint8 (N,48,48)."""
-    return np.rint(batch[:, 0] * np.float32(PIXEL_MAX)).astype(np.uint8)
-
-
 def model_input_batches(images: torch.Tensor, batch_size: int, device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
     """A split's uint8 images (a torch tensor), in order, as model inputs of at most `batch_size` on
     `device` (moved before the float conversion: a quarter of the bytes cross to a GPU)."""
@@ -67,8 +62,13 @@ def model_input_batches(images: torch.Tensor, batch_size: int, device: torch.dev
         yield to_model_input(images[start : start + batch_size].to(device))
 
 
+def gray48_faces(crops: Sequence[np.ndarray]) -> np.ndarray:
+    """Face crops as cut from a frame -> their 48x48 uint8 gray images (N,48,48): what the model sees."""
+    if len(crops) == 0:
+        return np.empty((0, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    return np.stack([to_gray48(c) for c in crops])
+
+
 def preprocess_faces(crops: Sequence[np.ndarray]) -> np.ndarray:
     """Face crops as cut from a frame -> one model-ready float32 batch (N,1,48,48) in [0, 1]."""
-    if len(crops) == 0:
-        return np.empty((0, 1, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
-    return to_model_input(np.stack([to_gray48(c) for c in crops]))
+    return to_model_input(gray48_faces(crops))

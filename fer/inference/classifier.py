@@ -5,8 +5,8 @@ training preprocessing (`EmotionClassifier`).
     backend = open_backend("best.ckpt", "onnxruntime")   # a checkpoint is exported to ONNX in memory
     probs = backend.probs(batch)                          # (N,1,48,48) float in [0,1] -> (N, C) numpy
 
-ONNX Runtime is the default because it is 1.5-2x faster than PyTorch eager on small batches of
-48x48 faces on CPU (docs/benchmarks.md) and starts no OpenMP pool; it needs no PyTorch at all, so
+ONNX Runtime is the default because it is faster than PyTorch eager on small batches of 48x48 faces on
+CPU (docs/benchmarks.md) and starts no OpenMP pool; it needs no PyTorch at all, so
 the light install (`pip install ferkit`) runs shipped and exported .onnx models. PyTorch (the
 `[train]` extra) is imported only for the torch backend and for .ckpt/.pt files. Both backends
 return the same probabilities within fp32 rounding.
@@ -30,7 +30,7 @@ import numpy as np
 from fer.checkpoints.bundled import bundled_model_path
 from fer.checkpoints.onnx_interface import EXPORT_HINT, FACE_DIMS, Port, check_class_count, check_interface
 from fer.checkpoints.onnx_metadata import INPUT_NAME, OUTPUT_NAME, metadata_from_props
-from fer.data.preprocess import preprocess_faces
+from fer.data.preprocess import gray48_faces, preprocess_faces, to_model_input
 from fer.errors import CheckpointError, ConfigError, require_extra
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class TorchBackend:
 
         self.class_names, self.model, self.meta, self.path = loaded.class_names, loaded.model, loaded.meta, loaded.path
         self.device = torch.device(device)
-        # channels_last lets oneDNN pick its faster NHWC convolution kernels (about 25% on CPU at batch 1).
+        # channels_last lets oneDNN pick its faster NHWC convolution kernels on CPU (docs/benchmarks.md).
         self.memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
         self.net = loaded.net.to(self.device, memory_format=self.memory_format).eval()
 
@@ -129,8 +129,7 @@ class OnnxRuntimeBackend:
 
     threads: ONNX Runtime's intra-op threads (1 suits one or two live faces; more for batch evaluation).
     spin: let idle threads spin between the network's parallel sections; with more than one thread that
-    keeps them hot (ten-crop scoring of PublicTest on 2 cores: 2.9 instead of 4.1 ms a face), but it
-    steals a core from anything else, so only a process that owns the cores (evaluation) asks for it.
+    keeps them hot (faster batch scoring, docs/benchmarks.md), but it steals a core from anything else, so only a process that owns the cores (evaluation) asks for it.
     """
 
     name = "onnxruntime"
@@ -239,12 +238,17 @@ def open_backend(path: str | Path, backend: str | None = "auto", threads: int = 
     return TorchBackend(loaded, device)
 
 
+def classifier_threads(threads: int | None) -> int:
+    """`classifier.threads` as a count: null means every core, in live runs and in evaluation alike."""
+    return threads or os.cpu_count() or 1
+
+
 def set_threads(threads: int | None = None, torch_threads: int | None = 1) -> tuple[int, int]:
     """OpenCV gets `threads` (None: every core) for detection; torch gets `torch_threads`.
 
     One torch thread by default: a batch of a few 48x48 faces gains little from intra-op
     parallelism, and torch's OpenMP workers spin while they wait for each other, so with two
-    threads any other busy process on a 2-core machine turns a 4 ms forward pass into ~200 ms.
+    threads any other busy process on a 2-core machine makes a forward pass many times slower.
     torch is set only when something has already imported it (the torch backend, a checkpoint):
     the ONNX Runtime path never loads it. Returns (OpenCV threads, torch threads).
     """
@@ -283,6 +287,15 @@ class EmotionClassifier:
     def preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Face crops -> (N,1,48,48) float batch in [0,1]: the training preprocessing, not a copy."""
         return preprocess_faces(crops)
+
+    def faces48(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Face crops -> their 48x48 uint8 gray images (N,48,48), the first half of `preprocess`: kept
+        to show the face exactly as the model saw it."""
+        return gray48_faces(crops)
+
+    def model_input(self, faces48: np.ndarray) -> np.ndarray:
+        """`faces48`'s images -> the (N,1,48,48) float batch: the second half of `preprocess`."""
+        return to_model_input(faces48)
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """(N,1,48,48) model input -> (N, C) float32 probabilities; all faces in one forward pass."""

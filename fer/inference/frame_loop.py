@@ -1,4 +1,6 @@
-"""The one frame loop: the window, headless runs, `analyze` and the corpus all run it.
+"""The one way a frame goes through a pipeline (`process_frame`), and the one frame loop that pulls frames
+from a source (`run_frames`): the window, headless runs, `analyze` and the corpus run the loop; the
+service's streams, whose frames arrive one by one, and photos (`Recognizer.predict`) take the same step.
 
 Decode, process, optionally draw, time each stage. Drawing is the caller's (the window and headless runs
 pass fer.live.render's), so a run that only analyses never draws.
@@ -18,7 +20,7 @@ from fer.inference.pipeline import FrameResult, LivePipeline
 from fer.inference.sources import Frame, FrameSource
 from fer.signals import raise_if_stopped
 
-# (the frame, its result, frames per second or None for a still) -> the picture to show or write
+# (the frame, its result, frames per second or None for a photo) -> the picture to show or write
 Draw = Callable[[np.ndarray, FrameResult, "float | None"], np.ndarray]
 
 
@@ -48,18 +50,28 @@ class Step:
     frame_ms: float  # wall time of this whole step, decode to drawing
 
 
+def process_frame(pipeline: LivePipeline, image: np.ndarray, index: int | None = None, photo: bool = False,
+                  live: bool = False, guard: AbstractContextManager | None = None) -> FrameResult:
+    """One frame through the pipeline, `guard` held (pipelines sharing one model across threads). A photo
+    is a scene of its own: the tracks of the last one are dropped first. index: None counts on from the
+    pipeline's last frame."""
+    with guard or nullcontext():
+        if photo:
+            pipeline.reset()
+        return pipeline.process(image, 0 if photo else index, photo=photo, live=live)
+
+
 def run_frames(pipeline: LivePipeline, source: FrameSource, draw: Draw | None = None,
                max_frames: int | None = None, guard: AbstractContextManager | None = None) -> Iterator[Step]:
-    """Yield one Step per source frame. Still images reset the tracker between frames.
+    """Yield one Step per source frame. Photos reset the tracker between frames.
 
     The pipeline counts the frames it is given (a sampled video's kept frames are consecutive to it);
     `guard` is held while a frame is processed (pipelines sharing one model across threads).
     Frames of a file get results that depend on the frames alone; a camera's take them when ready
     (LivePipeline's `live`)."""
-    still = source.kind == "images"
+    photo = source.kind == "images"
     meter = FpsMeter()
     frames = iter(source)
-    guard = guard or nullcontext()
     count = 0
     while max_frames is None or count < max_frames:
         raise_if_stopped()  # a SIGINT/SIGTERM that arrived during the last frame ends the run here
@@ -68,13 +80,10 @@ def run_frames(pipeline: LivePipeline, source: FrameSource, draw: Draw | None = 
         if frame is None:
             return
         t1 = time.perf_counter()
-        with guard:
-            if still:
-                pipeline.reset()
-            result = pipeline.process(frame.image, 0 if still else count, still=still, live=source.live)
+        result = process_frame(pipeline, frame.image, count, photo, source.live, guard)
         t2 = time.perf_counter()
         fps = meter.tick()
-        canvas = draw(frame.image, result, None if still else fps) if draw is not None else None
+        canvas = draw(frame.image, result, None if photo else fps) if draw is not None else None
         t3 = time.perf_counter()
         result.timings["decode"] = (t1 - t0) * 1e3
         result.timings["render"] = (t3 - t2) * 1e3

@@ -1,7 +1,7 @@
 """The one image reader: a path, encoded bytes, a numpy array or a PIL image -> BGR uint8 (H, W, 3).
 
 The Python API, the service (uploads and stream frames) and image files or folders as a live source
-all read still images here, so each accepts and refuses the same inputs with the same words. Every
+all read photos here, so each accepts and refuses the same inputs with the same words. Every
 refusal is a SourceError: an empty, damaged, truncated, too small or (when a limit is given) too
 large image, and arrays or PIL images of a kind that is not an image.
 """

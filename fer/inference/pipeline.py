@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fer.data.preprocess import from_model_input
 from fer.errors import DetectorError
 from fer.inference.classifier import EmotionClassifier
 from fer.inference.detectors import FaceDetector
@@ -70,18 +69,21 @@ def cut(frame: np.ndarray, box: np.ndarray) -> np.ndarray:
     return frame[y:y + h, x:x + w]
 
 
-def detect_faces(detector: FaceDetector, frame: np.ndarray, still: bool) -> np.ndarray:
-    """A still image goes to the detector's photo setting where it has one (CenterFace sizes its
-    input from the photo); video frames keep the fast live setting."""
-    detect_still = getattr(detector, "detect_still", None) if still else None
-    return detect_still(frame) if detect_still is not None else detector.detect(frame)
+def detect_faces(detector: FaceDetector, frame: np.ndarray, photo: bool) -> np.ndarray:
+    """A photo goes to the detector's photo setting where it has one (CenterFace sizes its input from
+    the photo); video frames keep the fast live setting. A detector's `detect_still`, the method's
+    former name, is still called."""
+    for method in ("detect_photo", "detect_still") if photo else ():
+        if callable(getattr(detector, method, None)):
+            return getattr(detector, method)(frame)
+    return detector.detect(frame)
 
 
 _worker: ThreadPoolExecutor | None = None
 
 
 def classify_worker() -> ThreadPoolExecutor:
-    """The one thread staggered classifications run on (shared by every pipeline, created on first use)."""
+    """The one thread background classifications run on (shared by every pipeline, created on first use)."""
     global _worker
     if _worker is None:
         _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fer-classify")
@@ -89,24 +91,27 @@ def classify_worker() -> ThreadPoolExecutor:
 
 
 class LivePipeline:
-    """stagger: with detect_every >= 2, a detection frame's faces are classified on a worker thread
-    while the loop goes on (ONNX Runtime and PyTorch release the GIL while they compute), so
+    """Built by fer.inference.build.build_pipeline from conf/webcam.yaml, which holds every value.
+
+    classify_in_background: with detect_every >= 2, a detection frame's faces are classified on a worker
+    thread while the loop goes on (ONNX Runtime and PyTorch release the GIL while they compute), so
     classification overlaps detection, drawing and decoding on the other core. While no face is tracked,
-    and for still images, faces are classified at once.
+    and for photos, faces are classified at once.
 
     When the labels arrive depends on `live`, given with each frame. Frames of a file (live=False) take
     them at the next detection frame, after its detection, waiting for them when they are late: the
     results are a function of the frames alone, whatever the machine's load. A camera's frames
     (live=True) take them on the first frame that finds them ready, at the latest that same point."""
 
-    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier,
-                 tracker: FaceTracker | None = None, detect_every: int = 2, stagger: bool = False):
+    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, tracker: FaceTracker, *,
+                 detect_every: int, classify_in_background: bool):
         self.detector = detector
         self.classifier = classifier
-        self.tracker = tracker or FaceTracker()
+        self.tracker = tracker
         self.skipper = FrameSkipper(detect_every)
-        self.stagger = stagger and detect_every >= 2
-        self._pending: tuple[int, np.ndarray, Future, list[np.ndarray]] | None = None
+        self.classify_in_background = classify_in_background and detect_every >= 2
+        self._pending: tuple[int, np.ndarray, Future, np.ndarray] | None = None
+        self._faces48: dict[int, np.ndarray] = {}  # track id -> its latest face, as the model was given it
         self._index = 0
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the frames the tracks are on
 
@@ -119,11 +124,12 @@ class LivePipeline:
         if self._pending is not None:
             self._pending[2].cancel()
         self.tracker.reset()
+        self._faces48 = {}
         self._pending = None
         self._index = 0
         self._frame_size = None
 
-    def process(self, frame: np.ndarray, index: int | None = None, still: bool = False,
+    def process(self, frame: np.ndarray, index: int | None = None, photo: bool = False,
                 live: bool = False) -> FrameResult:
         # Another frame size (a camera switched, a phone turned): the tracks' boxes belong to the old frames.
         resized = self._frame_size is not None and frame.shape[:2] != self._frame_size
@@ -133,26 +139,27 @@ class LivePipeline:
         index = self._index if index is None else index
         self._index = index + 1
         t = {s: 0.0 for s in STAGES if s not in ("decode", "render")}
-        detected = still or resized or self.skipper.should_detect(index)
+        detected = photo or resized or self.skipper.should_detect(index)
         if live and self._pending is not None and not detected and self._pending[2].done():
             self._apply_pending(t)
         if detected:
             t0 = time.perf_counter()
-            boxes = clip_boxes(detect_faces(self.detector, frame, still), frame.shape)
+            boxes = clip_boxes(detect_faces(self.detector, frame, photo), frame.shape)
             t1 = time.perf_counter()
-            batch = self.classifier.preprocess([cut(frame, b) for b in boxes])
-            # The 48x48 crops for the panel come back from the batch itself: exactly what the model saw.
-            crops = list(from_model_input(batch)) if len(boxes) else []
+            # The 48x48 faces are kept for the panel: they are what the model is given, not a copy of it.
+            crops = self.classifier.faces48([cut(frame, b) for b in boxes])
+            batch = self.classifier.model_input(crops)
             t["detect"], t["preprocess"] = (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
             if self._pending is not None:  # after this detection, which gave it the detector's time to finish
                 self._apply_pending(t)
             # Nothing on screen yet: label a new face on the frame it is found rather than the next.
-            if self.stagger and not still and self.tracker.tracks:
+            if self.classify_in_background and not photo and self.tracker.tracks:
                 self._pending = (index, boxes, classify_worker().submit(self.classifier.predict_batch, batch), crops)
             else:
                 self._classify(index, boxes, lambda: self.classifier.predict_batch(batch), crops, t)
         t0 = time.perf_counter()
         tracks = self.tracker.expire(index)
+        self._faces48 = {tr.id: self._faces48[tr.id] for tr in tracks if tr.id in self._faces48}
         t["smooth"] += (time.perf_counter() - t0) * 1e3
         faces = [self._face(tr, index) for tr in tracks]
         return FrameResult(index, faces, self.class_names, detected, t)
@@ -164,12 +171,13 @@ class LivePipeline:
         (index, boxes, probs, crops), self._pending = self._pending, None
         self._classify(index, boxes, probs.result, crops, t)
 
-    def _classify(self, index: int, boxes: np.ndarray, probs: Callable[[], np.ndarray], crops: list[np.ndarray],
+    def _classify(self, index: int, boxes: np.ndarray, probs: Callable[[], np.ndarray], crops: np.ndarray,
                   t: dict[str, float]) -> None:
         t0 = time.perf_counter()
         ready = probs()
         t1 = time.perf_counter()
-        self.tracker.update(index, boxes, ready, crops)
+        self.tracker.update(index, boxes, ready)
+        self._faces48.update(zip(self.tracker.detection_tracks, crops, strict=True))
         t["classify"] += (t1 - t0) * 1e3
         t["smooth"] += (time.perf_counter() - t1) * 1e3
 
@@ -177,4 +185,4 @@ class LivePipeline:
         top = int(np.argmax(track.probs))
         box = tuple(int(round(v)) for v in track.box)
         return FaceResult(track.id, box, track.probs, track.raw_probs, self.class_names[top],
-                          float(track.probs[top]), track.crop, track.fresh(index))
+                          float(track.probs[top]), self._faces48.get(track.id), track.fresh(index))

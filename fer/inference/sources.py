@@ -221,9 +221,11 @@ def is_camera_spec(spec: Any) -> bool:
     return isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit())
 
 
-def open_source(spec: Any, fallback: Sequence[int] = (1, 2, 3), width: int | None = None,
+def open_source(spec: Any, fallback: Sequence[int] = (), width: int | None = None,
                 height: int | None = None, factory: Callable[[Any], Any] = cv2.VideoCapture,
                 max_pixels: int | None = None) -> FrameSource:
+    """fallback: the cameras tried, in order, when camera `spec` does not open (live runs pass
+    conf/webcam.yaml's `camera.fallback`)."""
     if spec is None or (isinstance(spec, str) and not spec.strip()):
         raise SourceError("no source given: pass source=0 (camera), a video, an image or a folder")
     if is_camera_spec(spec):

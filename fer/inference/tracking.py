@@ -2,17 +2,30 @@
 
 The reference smoothed one global label; here each face is a track matched across frames by box
 overlap (IoU), so two people never share a smoothed label. A track that goes unmatched keeps
-its last box and label for `persistence` frames (the reference's 15), which also covers the frames
-on which detection is skipped.
+its last box and label for `persistence` frames, which also covers the frames on which detection is
+skipped. The values come from conf/webcam.yaml's `smoothing:` group (fer.inference.build reads them);
+SMOOTHING_CHECKS, beside the code that uses them, is where they are checked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from fer.errors import ConfigError
+from fer.numbers import Check, flag, fraction, whole_number
+
+# conf/webcam.yaml `smoothing.<key>` -> its check (fer.numbers), run wherever settings enter.
+SMOOTHING_CHECKS: dict[str, Check] = {
+    "detect_every": partial(whole_number, minimum=1),
+    "classify_in_background": flag,
+    "persistence": partial(whole_number, minimum=0),
+    "ema_alpha": partial(fraction, low=0.0, high=1.0, low_open=True),
+    "box_alpha": partial(fraction, low=0.0, high=1.0, low_open=True),
+    "iou_threshold": partial(fraction, low=0.0, high=1.0),
+    "max_tracks": partial(whole_number, minimum=1),
+}
 
 
 def ema(previous: np.ndarray | None, new: np.ndarray, alpha: float) -> np.ndarray:
@@ -37,11 +50,9 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class FrameSkipper:
-    """Run the detector on every `detect_every`-th frame (the reference's N=2); 1 means every frame."""
+    """Run the detector on every `detect_every`-th frame; 1 means every frame."""
 
-    def __init__(self, detect_every: int = 2):
-        if detect_every < 1:
-            raise ConfigError(f"detect_every={detect_every} must be >= 1")
+    def __init__(self, detect_every: int):
         self.detect_every = detect_every
 
     def should_detect(self, index: int) -> bool:
@@ -54,7 +65,6 @@ class Track:
     box: np.ndarray  # float x, y, w, h (smoothed when box_alpha < 1)
     probs: np.ndarray  # EMA of the class probabilities
     raw_probs: np.ndarray  # the latest detection's own probabilities
-    crop: np.ndarray | None  # the latest 48x48 face exactly as the model saw it
     first_seen: int
     last_seen: int  # frame index of the latest matching detection
     hits: int = 1
@@ -64,31 +74,30 @@ class Track:
 
 
 class FaceTracker:
-    """Greedy IoU matching of detections to tracks, a probability EMA per track, and expiry."""
+    """Greedy IoU matching of detections to tracks, a probability EMA per track, and expiry. Boxes and
+    probabilities only: the faces themselves stay with the pipeline, which `detection_tracks` tells
+    which track each detection of the last update went to."""
 
-    def __init__(self, iou_threshold: float = 0.3, ema_alpha: float = 0.5, persistence: int = 15,
-                 box_alpha: float = 1.0, max_tracks: int = 32):
-        if not 0 < ema_alpha <= 1 or not 0 < box_alpha <= 1:
-            raise ConfigError("ema_alpha and box_alpha must be in (0, 1]")
-        if persistence < 0:
-            raise ConfigError(f"persistence={persistence} must be >= 0")
+    def __init__(self, *, iou_threshold: float, ema_alpha: float, persistence: int, box_alpha: float,
+                 max_tracks: int):
         self.iou_threshold = iou_threshold
         self.ema_alpha = ema_alpha
         self.persistence = persistence
         self.box_alpha = box_alpha
         self.max_tracks = max_tracks
         self.tracks: list[Track] = []
+        self.detection_tracks: list[int] = []  # the last update's detections -> their track ids, in order
         self._next_id = 1
 
     def reset(self) -> None:
         self.tracks = []
+        self.detection_tracks = []
         self._next_id = 1
 
-    def update(self, index: int, boxes: np.ndarray, probs: np.ndarray,
-               crops: list[np.ndarray | None] | None = None) -> list[Track]:
+    def update(self, index: int, boxes: np.ndarray, probs: np.ndarray) -> list[Track]:
         """Fold one frame's detections in; returns the live tracks (matched, new and persisting)."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        crops = crops if crops is not None else [None] * len(boxes)
+        self.detection_tracks = [0] * len(boxes)
         unmatched = set(range(len(boxes)))
         if self.tracks and len(boxes):
             iou = iou_matrix(np.stack([t.box for t in self.tracks]), boxes)
@@ -103,12 +112,13 @@ class FaceTracker:
                 track.box = ema(track.box, boxes[di], self.box_alpha)
                 track.probs = ema(track.probs, probs[di], self.ema_alpha)
                 track.raw_probs = np.asarray(probs[di], dtype=np.float64)
-                track.crop = crops[di]
                 track.last_seen = index
+                self.detection_tracks[di] = track.id
                 track.hits += 1
         for di in sorted(unmatched):
             self.tracks.append(Track(self._next_id, boxes[di].copy(), ema(None, probs[di], 1.0),
-                                     np.asarray(probs[di], dtype=np.float64), crops[di], index, index))
+                                     np.asarray(probs[di], dtype=np.float64), index, index))
+            self.detection_tracks[di] = self._next_id
             self._next_id += 1
         return self.expire(index)
 

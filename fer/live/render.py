@@ -7,11 +7,13 @@ Nothing here touches a window, so it runs (and is tested) without a display.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
 
+from fer.inference.conf_files import load_conf
 from fer.inference.pipeline import FaceResult, FrameResult
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -19,16 +21,24 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 PALETTE = ((80, 200, 80), (240, 160, 40), (60, 120, 255), (200, 80, 200), (40, 200, 220), (180, 180, 60))
 
 
+def ui_default(key: str) -> Any:
+    """A field whose default is conf/webcam.yaml's `ui.<key>`: the value is written there only."""
+    return field(default_factory=lambda: load_conf("webcam.yaml")["ui"][key])
+
+
 @dataclass(frozen=True)
 class RenderStyle:
-    panel_width: int = 320
-    min_height: int = 360  # small frames (a lone photo) are enlarged so the panel fits
-    max_height: int = 720  # big frames are shrunk for display
+    """The look of the split screen: its sizes are conf/webcam.yaml's `ui` settings (read from there when
+    not given), its colours the drawing's own."""
+
+    panel_width: int = ui_default("panel_width")
+    min_height: int = ui_default("min_height")  # small frames (a lone photo) are enlarged so the panel fits
+    max_height: int = ui_default("max_height")  # big frames are shrunk for display
     background: tuple[int, int, int] = (32, 32, 32)
     bar_color: tuple[int, int, int] = (140, 140, 140)
     highlight: tuple[int, int, int] = (80, 200, 80)
     text: tuple[int, int, int] = (235, 235, 235)
-    show_fps: bool = True
+    show_fps: bool = ui_default("show_fps")
 
 
 DEFAULT_STYLE = RenderStyle()
@@ -100,8 +110,8 @@ def render(frame: np.ndarray, result: FrameResult, fps: float | None = None,
     left = frame if s == 1 else cv2.resize(frame, None, fx=s, fy=s, interpolation=cv2.INTER_AREA
                                            if s < 1 else cv2.INTER_LINEAR)
     h, w = left.shape[:2]
-    # One C call copies the frame and fills the panel: numpy's fill from a colour tuple alone cost
-    # 1.7 ms a frame at 640x480, a sixth of the whole live loop.
+    # One C call copies the frame and fills the panel: numpy's fill from a colour tuple is a large share
+    # of the live loop's time (docs/benchmarks.md).
     canvas = cv2.copyMakeBorder(left, 0, 0, 0, style.panel_width, cv2.BORDER_CONSTANT, value=style.background)
     for face in result.faces:
         draw_face(canvas, face, s)
@@ -135,7 +145,7 @@ def draw_panel(canvas: np.ndarray, x0: int, face: FaceResult | None, class_names
     cv2.putText(canvas, title, (x0 + (30 if face is not None else 12), 22), FONT, 0.5, style.text, 1, cv2.LINE_AA)
     if face is not None and face.crop is not None:
         big = cv2.resize(face.crop, (side, side), interpolation=cv2.INTER_NEAREST)
-        canvas[cy:cy + side, cx:cx + side] = cv2.cvtColor(big, cv2.COLOR_GRAY2BGR)  # numpy's broadcast: 10x slower
+        canvas[cy:cy + side, cx:cx + side] = cv2.cvtColor(big, cv2.COLOR_GRAY2BGR)  # numpy's broadcast is slower
     else:
         cv2.rectangle(canvas, (cx, cy), (cx + side, cy + side), (90, 90, 90), 1)
     if face is not None:

@@ -11,10 +11,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from fer.api.settings import check_webcam_config, with_webcam_defaults
 from fer.errors import ConfigError
 from fer.inference.build import build_pipeline
 from fer.inference.sources import Prefetch, open_source
-from fer.live.config_checks import check_live_config
 from fer.live.render import RenderStyle
 from fer.signals import exit_code, interrupt_on_signals
 
@@ -22,9 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def render_style(cfg: dict[str, Any]) -> RenderStyle:
-    ui = cfg.get("ui") or {}
-    keys = ("panel_width", "min_height", "max_height", "show_fps")
-    return RenderStyle(**{k: ui[k] for k in keys if k in ui})
+    ui = cfg["ui"]
+    return RenderStyle(**{k: ui[k] for k in ("panel_width", "min_height", "max_height", "show_fps")})
 
 
 def run(cfg: dict[str, Any]) -> int:
@@ -33,25 +32,26 @@ def run(cfg: dict[str, Any]) -> int:
     from fer.live.window import check_display, run_window
 
     try:
-        check_live_config(cfg)
-        headless = bool(cfg.get("headless"))
+        check_webcam_config(cfg)
+        cfg = with_webcam_defaults(cfg)
+        headless = bool(cfg["headless"])
         if headless and not cfg.get("output"):
             raise ConfigError("headless=true needs output=PATH: a .mp4/.avi for a video or camera, "
                              "a folder (or .png for one image) for images")
         if not headless:
             check_display()  # before loading anything, so the advice comes at once
         pipeline = build_pipeline(cfg)
-        cam = cfg.get("camera") or {}
-        source = open_source(cfg.get("source", 0), fallback=cam.get("fallback", (1, 2, 3)),
-                             width=cam.get("width"), height=cam.get("height"), max_pixels=cfg.get("max_image_pixels"))
-        if cfg.get("prefetch") and source.kind == "video":
+        cam = cfg["camera"]
+        source = open_source(cfg["source"], fallback=cam["fallback"], width=cam["width"], height=cam["height"],
+                             max_pixels=cfg["max_image_pixels"])
+        if cfg["prefetch"] and source.kind == "video":
             source = Prefetch(source)
         style = render_style(cfg)
-        checkpoint = [("checkpoint", Path(cfg["ckpt"]))] if cfg.get("ckpt") else []
+        checkpoint = [("checkpoint", Path(cfg["ckpt"]))] if cfg["ckpt"] else []
         with source, interrupt_on_signals():
             if headless:
-                s = run_headless(pipeline, source, cfg["output"], cfg.get("jsonl"), style, cfg.get("max_frames"),
-                                 inputs=checkpoint, progress_bar=cfg.get("progress"))
+                s = run_headless(pipeline, source, cfg["output"], cfg["jsonl"], style, cfg["max_frames"],
+                                 inputs=checkpoint, progress_bar=cfg["progress"])
                 announced = f" of {s.frames_announced} announced" if s.frames_announced else ""
                 log.info("%d frames%s (%d with a face) -> %s and %s; labels: %s", s.frames, announced,
                          s.frames_with_faces, s.output, s.jsonl, s.labels or "none")
@@ -60,9 +60,9 @@ def run(cfg: dict[str, Any]) -> int:
                 if s.frames_with_faces == 0:
                     log.warning("no face was found in any frame")
             else:
-                ui = cfg.get("ui") or {}
-                run_window(pipeline, source, style, ui.get("screenshot_dir", "screenshots"), cfg.get("max_frames"),
-                           pace=bool(ui.get("pace_video")))  # conf/webcam.yaml holds the default
+                ui = cfg["ui"]
+                run_window(pipeline, source, style, ui["screenshot_dir"], cfg["max_frames"],
+                           pace=bool(ui["pace_video"]))
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP (see fer.signals): outputs are final
         return exit_code(e)
     return 0

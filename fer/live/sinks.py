@@ -66,7 +66,7 @@ def mp4_is_whole(path: Path) -> bool:
 
 class VideoSink:
     """Writes under a partial name and encodes on its own thread. OpenCV releases the GIL while encoding,
-    so on two cores the encoder (about 3 ms per 640x480 frame with mp4v) overlaps the next frame's detection.
+    so on two cores the encoder overlaps the next frame's detection.
 
     OpenCV's VideoWriter reports almost no errors (a full disk only logs a warning), so `finish()` reads
     the closed file back: it must open and hold every frame written, or the run ends with an OutputError

@@ -80,7 +80,7 @@ def run_window(pipeline: LivePipeline, source: FrameSource, style: RenderStyle =
     """
     check_display()
     cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
-    still = source.kind == "images"
+    photo = source.kind == "images"
     pacer = Pacer(source.fps) if pace and source.kind == "video" else None
     shown = 0
     try:
@@ -91,9 +91,9 @@ def run_window(pipeline: LivePipeline, source: FrameSource, style: RenderStyle =
             shown += 1
             paused = False
             while True:
-                # A still stays up until a key; a camera runs as fast as it is processed, a video too
+                # A photo stays up until a key; a camera runs as fast as it is processed, a video too
                 # unless paced (above).
-                action = key_action(cv2.waitKey(0 if still else 30 if paused else 1))
+                action = key_action(cv2.waitKey(0 if photo else 30 if paused else 1))
                 if action is Action.QUIT:
                     return shown
                 if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
@@ -103,11 +103,11 @@ def run_window(pipeline: LivePipeline, source: FrameSource, style: RenderStyle =
                         log.info("screenshot saved to %s", save_screenshot(step.canvas, screenshot_dir, shown))
                     except OutputError as e:  # a failed screenshot is reported; the live view goes on
                         log.error("screenshot not saved: %s", e)
-                    if still:
+                    if photo:
                         continue
-                elif action is Action.PAUSE and not still:
+                elif action is Action.PAUSE and not photo:
                     paused = not paused
-                if still or not paused:
+                if photo or not paused:
                     break
     finally:
         cv2.destroyAllWindows()

@@ -20,21 +20,10 @@ from urllib.parse import urlsplit
 
 from fer.errors import ConfigError
 from fer.inference.conf_files import load_conf
+from fer.numbers import bounded_number, known_settings
 
 MB = 1 << 20
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-
-
-def number(key: str, value: Any, *, minimum: float = 0, inclusive: bool = False, whole: bool = False) -> float:
-    """value as a number > minimum (>= with inclusive); whole numbers only with whole=True."""
-    kind = "a whole number" if whole else "a number"
-    bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
-    if ok and whole:
-        ok = float(value).is_integer()
-    if not ok or not (value >= minimum if inclusive else value > minimum):
-        raise ConfigError(f"{key}={value!r} must be {kind} {bound}")
-    return int(value) if whole else float(value)
 
 
 def normal_origin(key: str, origin: Any) -> str:
@@ -99,11 +88,11 @@ class ServiceSettings:
 
     def __post_init__(self):
         for name in ("max_image_mb", "max_video_mb", "max_frame_mb"):
-            number(f"service.{name}", getattr(self, name))
+            bounded_number(getattr(self, name), f"service.{name}")
         for name in ("max_image_pixels", "max_parts", "max_video_frames", "max_video_frame_pixels",
                      "max_video_total_pixels"):
-            number(f"service.{name}", getattr(self, name), whole=True)
-        number("service.max_streams", self.max_streams, inclusive=True, whole=True)
+            bounded_number(getattr(self, name), f"service.{name}", whole=True)
+        bounded_number(self.max_streams, "service.max_streams", inclusive=True, whole=True)
         if not isinstance(self.allowed_origins, (list, tuple)):
             raise ConfigError(f"service.allowed_origins={self.allowed_origins!r} must be a list of origins, "
                               "e.g. [https://fer.example.org]")
@@ -127,9 +116,7 @@ class ServiceSettings:
     def from_config(cls, service: dict[str, Any] | None, pipeline: dict[str, Any] | None = None) -> ServiceSettings:
         known = set(cls.__dataclass_fields__) - {"pipeline"}
         service = dict(service or {})
-        unknown = sorted(set(service) - known)
-        if unknown:
-            raise ConfigError(f"unknown service setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        known_settings(service, dict.fromkeys(known), "service")  # the refusal the command line gives
         temp_dir = service.get("temp_dir")
         if temp_dir is not None and not (isinstance(temp_dir, str) and Path(temp_dir).is_dir()):
             raise ConfigError(f"service.temp_dir={temp_dir!r} must be an existing folder (or null)")
@@ -162,11 +149,11 @@ class ServerSettings:
             raise ConfigError(f"port={self.port!r} must be a TCP port 1-65535 (0: any free one)")
         if not isinstance(self.log_level, str) or self.log_level.lower() not in LOG_LEVELS:
             raise ConfigError(f"log_level={self.log_level!r} must be one of {', '.join(LOG_LEVELS)}")
-        number("max_connections", self.max_connections, whole=True)
-        number("header_timeout_s", self.header_timeout_s)
-        number("max_head_kb", self.max_head_kb)
-        number("keep_alive_s", self.keep_alive_s)
-        number("shutdown_timeout_s", self.shutdown_timeout_s, inclusive=True)
+        bounded_number(self.max_connections, "max_connections", whole=True)
+        bounded_number(self.header_timeout_s, "header_timeout_s")
+        bounded_number(self.max_head_kb, "max_head_kb")
+        bounded_number(self.keep_alive_s, "keep_alive_s")
+        bounded_number(self.shutdown_timeout_s, "shutdown_timeout_s", inclusive=True)
 
     @property
     def max_head_bytes(self) -> int:

@@ -4,6 +4,12 @@ Importing this package registers every detector; the CNN one loads its weights l
 """
 
 from fer.inference.detectors import centerface, haar  # noqa: F401  (registers)
-from fer.inference.detectors.base import FaceDetector, create_detector, list_detectors, register_detector
+from fer.inference.detectors.base import (
+    FaceDetector,
+    check_detector_settings,
+    create_detector,
+    list_detectors,
+    register_detector,
+)
 
-__all__ = ["FaceDetector", "create_detector", "list_detectors", "register_detector"]
+__all__ = ["FaceDetector", "check_detector_settings", "create_detector", "list_detectors", "register_detector"]

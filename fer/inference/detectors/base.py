@@ -14,6 +14,7 @@ import numpy as np
 
 from fer.errors import DetectorError
 from fer.inference.conf_files import detector_settings
+from fer.numbers import check_values, renamed_settings
 
 _DETECTORS: dict[str, Callable[..., FaceDetector]] = {}
 
@@ -46,10 +47,18 @@ def create_detector(name: str, **kwargs) -> FaceDetector:
 
     Arguments not given come from conf/detector/<name>.yaml, the one place their defaults are written.
     """
+    kwargs = renamed_settings({"detector": kwargs})["detector"]  # still_input_width= and the like keep working
+    settings = {**{k: v for k, v in detector_settings(name).items() if k != "name"}, **kwargs}
+    check_detector_settings(name, settings)
+    return _DETECTORS[name](**settings)
+
+
+def check_detector_settings(name: str, settings: dict) -> None:
+    """The checks a detector declares (its CHECKS: argument -> fer.numbers check) on `settings`, named as
+    the config's `detector.<argument>`, so a bad value is refused before any model loads."""
     if name not in _DETECTORS:
         raise DetectorError(f"unknown detector {name!r}; choose one of: {', '.join(list_detectors())}")
-    settings = {k: v for k, v in detector_settings(name).items() if k != "name"}
-    return _DETECTORS[name](**{**settings, **kwargs})
+    check_values(settings, getattr(_DETECTORS[name], "CHECKS", {}), "detector")
 
 
 def no_boxes() -> np.ndarray:

@@ -3,13 +3,15 @@
 Its ONNX weights (7 MB, MIT) ship inside this package as fer/weights/centerface.onnx (the
 authors' centerface_bnmerged.onnx with free input dimensions, made by tools/centerface_dynamic.py;
 provenance and licence in fer/weights/LICENSE-centerface), so it loads offline. ONNX Runtime runs it
-2-3x faster than OpenCV's DNN module on the same CPU and takes every input size with one session.
+faster than OpenCV's DNN module on the same CPU (docs/benchmarks.md) and takes every input size with one
+session.
 The network predicts, on a grid 4x coarser than its input, a face centre heatmap, the box size (log scale) and a sub-cell offset; decoding is a threshold and NMS.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -18,10 +20,11 @@ import onnxruntime as ort
 
 from fer.errors import DetectorError
 from fer.inference.detectors.base import clip_boxes, no_boxes, register_detector, squarify
+from fer.numbers import fraction, positive_number, whole_number
 
 STRIDE = 4  # output grid cell size in input pixels
 ALIGN = 32  # the network downsamples 32x, so its input sides must be multiples of this
-MAX_STILL_ASPECT = 3  # a photo's detector input is at most this many times taller than wide
+MAX_PHOTO_ASPECT = 3  # a photo's detector input is at most this many times taller than wide
 
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "centerface.onnx"
@@ -35,16 +38,16 @@ def bundled_weights() -> Path:
     return WEIGHTS
 
 
-def still_scale(width: int, height: int, still_width: int) -> float:
-    """How much a photo is resized for the detector: to still_width wide, up or down, but never
-    taller than MAX_STILL_ASPECT times that (a long strip would otherwise cost without bound)."""
-    return min(still_width / width, MAX_STILL_ASPECT * still_width / height)
+def photo_scale(width: int, height: int, photo_width: int) -> float:
+    """How much a photo is resized for the detector: to photo_width wide, up or down, but never
+    taller than MAX_PHOTO_ASPECT times that (a long strip would otherwise cost without bound)."""
+    return min(photo_width / width, MAX_PHOTO_ASPECT * photo_width / height)
 
 
 def shrink(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Area-average `frame` down to `size` (w, h). Halving first with INTER_LINEAR averages each 2x2 block
-    exactly, as INTER_AREA would, at an eighth of its cost (0.1 against 0.9 ms for 640x480 -> 160x120, the
-    live case); INTER_AREA then does only the last, small step."""
+    exactly, as INTER_AREA would, at a fraction of its cost (docs/benchmarks.md); INTER_AREA then does only
+    the last, small step."""
     while frame.shape[1] >= 2 * size[0] and frame.shape[0] >= 2 * size[1]:
         frame = cv2.resize(frame, (frame.shape[1] // 2, frame.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
@@ -54,11 +57,19 @@ def shrink(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 class CenterFaceDetector:
     """input_width: video and camera frames are shrunk to this width before detection (height keeps
     the aspect). threads: ONNX Runtime's threads for the network (None: one per core).
-    still_input_width: a photo (`detect_still`) is resized, up or down, to this width
+    photo_input_width: a photo (`detect_photo`) is resized, up or down, to this width
     instead, so a face of a given share of the photo's width has the same size for the network
     whatever the photo's size (None: photos are sized like frames)."""
 
     name = "centerface"
+    CHECKS = {
+        "input_width": partial(whole_number, minimum=ALIGN),
+        "photo_input_width": partial(whole_number, minimum=ALIGN, allow_none=True),
+        "threshold": partial(fraction, low=0.0, high=1.0),
+        "nms_threshold": partial(fraction, low=0.0, high=1.0),
+        "box_scale": positive_number,
+        "threads": partial(whole_number, minimum=1, allow_none=True),
+    }
 
     def __init__(
         self,
@@ -67,17 +78,14 @@ class CenterFaceDetector:
         threshold: float,
         nms_threshold: float,
         box_scale: float,
+        photo_input_width: int | None,
+        threads: int | None,
         square: bool = True,
         weights: str | None = None,
-        still_input_width: int | None = None,
-        threads: int | None = None,
     ):
-        for key, width in (("input_width", input_width), ("still_input_width", still_input_width)):
-            if width is not None and width < ALIGN:
-                raise DetectorError(f"{key}={width} must be at least {ALIGN}")
         self.weights = Path(weights) if weights else bundled_weights()
         self.input_width = int(input_width)
-        self.still_input_width = None if still_input_width is None else int(still_input_width)
+        self.photo_input_width = None if photo_input_width is None else int(photo_input_width)
         self.threshold = threshold
         self.nms_threshold = nms_threshold
         self.box_scale = box_scale
@@ -96,12 +104,12 @@ class CenterFaceDetector:
         """A video or camera frame: shrunk to input_width (never enlarged), the fast live setting."""
         return self._detect(frame, min(1.0, self.input_width / frame.shape[1]))
 
-    def detect_still(self, frame: np.ndarray) -> np.ndarray:
-        """A photo: resized to still_input_width, up or down, so small faces in large photos and
+    def detect_photo(self, frame: np.ndarray) -> np.ndarray:
+        """A photo: resized to photo_input_width, up or down, so small faces in large photos and
         whole faces in small images both reach the network at a size it finds."""
-        if self.still_input_width is None:
+        if self.photo_input_width is None:
             return self.detect(frame)
-        return self._detect(frame, still_scale(frame.shape[1], frame.shape[0], self.still_input_width))
+        return self._detect(frame, photo_scale(frame.shape[1], frame.shape[0], self.photo_input_width))
 
     def _detect(self, frame: np.ndarray, scale: float) -> np.ndarray:
         if frame.ndim == 2:

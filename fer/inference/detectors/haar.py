@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import cv2
 import numpy as np
 
-from fer.errors import DetectorError
+from fer.errors import ConfigError, DetectorError
 from fer.inference.detectors.base import clip_boxes, no_boxes, register_detector, to_gray
+from fer.numbers import fraction, positive_number, whole_number
+
+
+def more_than_one(value, name: str) -> float:
+    """The cascade's scale step: each pyramid level is this much smaller than the last, so it must exceed 1."""
+    if not positive_number(value, name) > 1:
+        raise ConfigError(f"{name}={value!r} must be a number > 1 (e.g. 1.1)")
+    return float(value)
 
 
 @register_detector("haar")
@@ -19,6 +29,12 @@ class HaarDetector:
     """
 
     name = "haar"
+    CHECKS = {
+        "scale_factor": more_than_one,
+        "min_neighbors": partial(whole_number, minimum=0),
+        "min_size": partial(whole_number, minimum=1),
+        "detect_scale": partial(fraction, low=0.0, high=1.0, low_open=True),
+    }
 
     def __init__(
         self,
@@ -29,8 +45,6 @@ class HaarDetector:
         detect_scale: float,
         cascade: str = "haarcascade_frontalface_default.xml",
     ):
-        if not 0 < detect_scale <= 1:
-            raise DetectorError(f"detect_scale={detect_scale} must be in (0, 1]")
         path = cascade if "/" in cascade else cv2.data.haarcascades + cascade
         self.cascade = cv2.CascadeClassifier(path)
         if self.cascade.empty():
