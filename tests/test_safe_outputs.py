@@ -17,7 +17,7 @@ import pytest
 import torch
 from live_helpers import FixedDetector, lightning_style_checkpoint, pipeline, synthetic_frame, write_video
 
-from fer.api.analysis import Analysis
+from fer.api.recognizer import Recognizer
 from fer.cli.analyze import check_analyze_config
 from fer.data.load import load_fer2013
 from fer.errors import ConfigError, OutputError, SourceError
@@ -237,11 +237,7 @@ def test_a_damaged_video_is_flagged_in_every_output(tmp_path, caplog):
     assert summary.incomplete and summary.frames_announced == 72 and summary.frames == read
     assert "announces 72 frames but only" in caplog.text
 
-    analysis = Analysis(str(clip), 24.0, 160, 120, ["happy", "sad"])
-    with open_source(str(clip)) as src:
-        for _ in src:
-            pass
-        analysis.note_source_end(src)
+    analysis = Recognizer().analyze(clip)
     body = analysis.to_dict()
     assert body["incomplete"] is True and body["frames_announced"] == 72
     text = analysis.to_csv()

@@ -55,13 +55,6 @@ class Analysis:
             run.truncated, run.frames_announced, run.incomplete
         return analysis
 
-    def note_source_end(self, source: Any) -> None:
-        """Take the announced frame count from the video source once it is read; warn when it fell short."""
-        self.frames_announced = getattr(source, "frames_announced", None)
-        self.incomplete = bool(getattr(source, "incomplete", False))
-        if self.incomplete:
-            log.warning("%s", self.incomplete_note)
-
     @property
     def incomplete_note(self) -> str:
         return incomplete_note(self.source, self.frames_announced, len(self.frames))

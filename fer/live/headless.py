@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from fer.api.rows import incomplete_note
 from fer.constants import IMAGE_SUFFIXES
 from fer.errors import ConfigError, OutputError
 from fer.inference.frame_loop import run_frames
@@ -143,9 +144,8 @@ def note_source_end(summary: HeadlessSummary, source: FrameSource) -> None:
     summary.frames_announced = getattr(source, "frames_announced", None)
     summary.incomplete = bool(getattr(source, "incomplete", False))
     if summary.incomplete:
-        log.warning("%s announces %d frames but only %d could be read (damaged or cut short): the outputs "
-                    "cover the frames read", getattr(source, "name", "the video"), summary.frames_announced,
-                    getattr(source, "frames_read", summary.frames))
+        log.warning("%s", incomplete_note(str(getattr(source, "name", "the video")), summary.frames_announced,
+                                          getattr(source, "frames_read", summary.frames)))
 
 
 def frames_to_come(source: FrameSource, max_frames: int | None) -> int | None:
