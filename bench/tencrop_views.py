@@ -33,7 +33,7 @@ from fer.checkpoints.onnx_export import OPSET  # noqa: E402
 from fer.checkpoints.onnx_metadata import INPUT_NAME, OUTPUT_NAME  # noqa: E402
 from fer.data.load import load_split  # noqa: E402
 from fer.data.preprocess import model_input_batches  # noqa: E402
-from fer.evaluation.evaluate import MAX_FORWARD, five_crops  # noqa: E402
+from fer.evaluation.scoring import MAX_FORWARD, five_crops  # noqa: E402
 from fer.inference.classifier import OnnxRuntimeBackend  # noqa: E402
 
 HEADING = "## Test-time views"

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_line, write_section  # noqa: E402
 
 from fer.data.load import load_split  # noqa: E402
-from fer.evaluation.evaluate import TTA_MODES, evaluate_split, load_ensemble  # noqa: E402
+from fer.evaluation.scoring import TTA_MODES, evaluate_split, load_ensemble  # noqa: E402
 
 HEADING = "## Test-time augmentation and ensembles"
 

@@ -23,10 +23,10 @@ from fer.training.budget import (
     minimum_epochs,
     process_age_s,
 )
+from fer.training.budget.timing import Throughput
 from fer.training.deadline import DeadlineGuard
 from fer.training.fit import train
 from fer.training.precision import Hardware, resolve
-from fer.training.warmup import Throughput
 from tests.conftest import ROOT
 from tests.test_training import FAST, make_cfg
 
