@@ -10,7 +10,7 @@ the value and what it must be.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -104,8 +104,10 @@ def of_kind(value: Any, name: str, kind: type) -> Any:
     return value
 
 
-def read_record(record: type, given: Mapping[str, Any], where: str, defaults: Mapping[str, Any]) -> Any:
-    """The dataclass `record` of settings from `given` over `defaults` (the shipped config's values).
+def read_record(record: type, given: Mapping[str, Any], where: str,
+                defaults: Callable[[], Mapping[str, Any]]) -> Any:
+    """The dataclass `record` of settings from `given` over `defaults()` (the shipped config's values, read
+    only when a setting is missing).
 
     A key the record lacks is refused with the valid ones. Each field is checked beside its declaration:
     first its kind (`metadata["kind"]`, a type KINDS names), then `metadata["check"]`, a function
@@ -115,7 +117,8 @@ def read_record(record: type, given: Mapping[str, Any], where: str, defaults: Ma
     for key in given:
         if key not in names:
             raise unknown_setting(f"{where}.{key}", names)
-    values = {**{k: v for k, v in defaults.items() if k in names}, **given}
+    missing = [n for n in names if n not in given]
+    values = {**{k: v for k, v in (defaults() if missing else {}).items() if k in names}, **given}
     out = {}
     for f in fields(record):
         if f.name not in values:

@@ -78,10 +78,8 @@ class FERDataModule(L.LightningDataModule):
         Without a cache_dir nothing is cached; without a subset every face is used; every other setting not
         given is the shipped conf/data/<name>.yaml's (fer.data.shipped_conf), and each is checked here."""
         super().__init__()
-        shipped = data_settings(name)
-
-        def setting(key: str, given: Any) -> Any:
-            return shipped.get(key) if given is None else given
+        def setting(key: str, given: Any) -> Any:  # the shipped file is read only for a setting not given
+            return data_settings(name).get(key) if given is None else given
 
         self.dataset = check_name(setting("name", name))  # not `name`: LightningDataModule has its own
         self.val_fraction, self.label_mode = setting("val_fraction", val_fraction), setting("label_mode", label_mode)

@@ -88,24 +88,28 @@ MOVED_TO_AUGMENT = ("mixup", "cutmix")
 def read_model(given: Mapping[str, Any] | None) -> ModelSettings:
     """A network's arguments not given are its conf/model/<name>.yaml's (none for a model without one)."""
     given = dict(given or {})
-    defaults = shipped_group("model")
-    name = given.get("name", defaults["name"])
-    if isinstance(name, str) and name != defaults["name"]:
-        defaults = shipped_group("model", name) if has_option("model", name) else {**defaults, "kwargs": {}}
+
+    def defaults() -> dict[str, Any]:
+        shipped = shipped_group("model")
+        name = given.get("name", shipped["name"])
+        if isinstance(name, str) and name != shipped["name"]:
+            return shipped_group("model", name) if has_option("model", name) else {**shipped, "kwargs": {}}
+        return shipped
+
     return read_record(ModelSettings, given, "model", defaults)
 
 
 def read_optim(given: Mapping[str, Any] | None) -> OptimSettings:
-    return read_record(OptimSettings, given or {}, "optim", shipped_group("optim"))
+    return read_record(OptimSettings, given or {}, "optim", lambda: shipped_group("optim"))
 
 
 def read_loss(given: Mapping[str, Any] | None) -> LossSettings:
     given = {k: v for k, v in (given or {}).items() if k not in MOVED_TO_AUGMENT}
-    return read_record(LossSettings, given, "loss", shipped_group("loss"))
+    return read_record(LossSettings, given, "loss", lambda: shipped_group("loss"))
 
 
 def read_finetune(given: Mapping[str, Any] | None) -> FinetuneSettings:
-    return read_record(FinetuneSettings, given or {}, "finetune", train_setting("finetune"))
+    return read_record(FinetuneSettings, given or {}, "finetune", lambda: train_setting("finetune"))
 
 
 def plain(record: Any) -> dict[str, Any]:
