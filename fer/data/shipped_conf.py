@@ -1,7 +1,8 @@
 """The shipped training configs (conf/, installed as the package `fer.conf`) as the defaults of code used
-without Hydra: a `FERDataModule`, `load_dataset`, `AugmentConfig` or `FERModule` (fer.training.settings) built in Python takes every
-setting it is not given from the config option `conf/train.yaml` picks for its group (or the named one), so
-each default is written once, in conf/, and the Python API and the command line agree."""
+without Hydra: a `FERDataModule`, `load_dataset`, `AugmentConfig` or `FERModule` (fer.training.settings)
+built in Python takes every setting it is not given from the config option `conf/train.yaml` picks for
+its group (or the named one), so each default is written once, in conf/, and the Python API and the
+command line agree."""
 
 from __future__ import annotations
 

@@ -185,7 +185,8 @@ class FERModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # The saved weights supersede the pretrained start: loading must not download anything.
-        checkpoint["hyper_parameters"]["model"]["pretrained"] = False
+        hparams = checkpoint["hyper_parameters"]
+        hparams["model"] = {**hparams["model"], "pretrained": False}
 
     def configure_optimizers(self):
         h = self.settings.optim
