@@ -23,7 +23,7 @@ from torchvision.transforms import v2
 
 from fer.data.shipped_conf import data_settings
 from fer.errors import ConfigError
-from fer.numbers import positive_number
+from fer.numbers import one_of, positive_number
 
 MODES = ("per_sample", "batched", "none")
 
@@ -45,8 +45,7 @@ class AugmentConfig:
     cutmix: float = shipped("cutmix")  # Beta(alpha, alpha) pasting of a patch of another image (0 disables)
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"augment.mode={self.mode!r} is not one of {', '.join(MODES)}")
+        one_of(self.mode, "data.augment.mode", MODES)
         for name in ("mixup", "cutmix"):
             positive_number(getattr(self, name), f"data.augment.{name}", allow_zero=True)
 
