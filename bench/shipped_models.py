@@ -114,7 +114,7 @@ def main() -> None:
         for path, entry in shipped_files().items():
             rel = path.relative_to(ROOT)
             r = run_eval([f"ckpt={rel}"], Path(tmp, path.stem))
-            rows.append({**r, "file": path.name, "recorded": entry["test_accuracy"]})
+            rows.append({**r, "file": path.name, "recorded": entry["accuracy"]})
             print(f"{path.name:32s} {r['accuracy']:.4f}  {r['scoring_s']:.1f} s", file=sys.stderr, flush=True)
         for i in range(args.tencrop_runs):
             r = run_eval(["tta=tencrop"], Path(tmp, f"tencrop{i}"))

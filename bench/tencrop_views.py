@@ -30,7 +30,7 @@ from fer.checkpoints.onnx_export import OPSET
 from fer.checkpoints.onnx_metadata import INPUT_NAME, OUTPUT_NAME
 from fer.data.load import load_split
 from fer.data.preprocess import model_input_batches
-from fer.evaluation.evaluate import MAX_FORWARD, five_crops
+from fer.evaluation.scoring import MAX_FORWARD, five_crops
 from fer.inference.classifier import OnnxRuntimeBackend
 
 HEADING = "## Test-time views"

@@ -18,7 +18,7 @@ import torch
 
 from bench.common import machine_line, write_section
 from fer.data.load import load_split
-from fer.evaluation.evaluate import TTA_MODES, evaluate_split, load_ensemble
+from fer.evaluation.scoring import TTA_MODES, evaluate_split, load_ensemble
 
 HEADING = "## Test-time augmentation and ensembles"
 

@@ -1,5 +1,6 @@
 """The one checker of settings, shared by every config: names (a misspelt key is refused with the valid
-ones, a renamed one is read under its new name), whole numbers, fractions, positive numbers, flags.
+ones, a renamed one is read under its new name), kinds, choices, whole numbers, fractions, positive
+numbers, flags, and records of settings that declare their checks beside their fields (`read_record`).
 
 Values arrive as whatever Hydra or argparse parsed: `max_frames=abc` is the string "abc", `optim.lr=nan`
 a float NaN, `true` a bool. Each check returns the value or raises a ConfigError naming the setting,
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
 from typing import Any
 
 from fer.errors import ConfigError
@@ -140,3 +142,62 @@ def known_settings(given: Mapping[str, Any], valid: Mapping[str, Any], where: st
                 raise ConfigError(f"{name}={value!r} is a group of settings, not a value; set one of them, "
                                   f"e.g. {name}.{next(iter(group))}=VALUE")
             known_settings(value, group, name)
+
+
+def one_of(value: Any, name: str, choices: Iterable[Any]) -> Any:
+    """One of the listed choices, e.g. an optimizer's name."""
+    choices = list(choices)
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(str, choices))}")
+    return value
+
+
+KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a word"}
+
+
+def of_kind(value: Any, name: str, kind: type) -> Any:
+    """A value of the kind a setting holds: a flag for a flag, a number for a number (an int passes as a
+    float, a bool never as a number), a word for a word; other kinds are not checked here."""
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = is_number(value)
+    elif kind is str:
+        ok = isinstance(value, str)
+    else:
+        return value
+    if not ok:
+        raise ConfigError(f"{name}={value!r} must be {KINDS[kind]}")
+    return value
+
+
+def read_record(record: type, given: Mapping[str, Any], where: str,
+                defaults: Callable[[], Mapping[str, Any]]) -> Any:
+    """The dataclass `record` of settings from `given` over `defaults()` (the shipped config's values, read
+    only when a setting is missing).
+
+    A key the record lacks is refused with the valid ones. Each field is checked beside its declaration:
+    first its kind (`metadata["kind"]`, a type KINDS names), then `metadata["check"]`, a function
+    (value, name) -> value of this module, whose result is kept (so 1 becomes 1.0 where a number is asked).
+    """
+    names = [f.name for f in fields(record)]
+    for key in given:
+        if key not in names:
+            raise unknown_setting(f"{where}.{key}", names)
+    missing = [n for n in names if n not in given]
+    values = {**{k: v for k, v in (defaults() if missing else {}).items() if k in names}, **given}
+    out = {}
+    for f in fields(record):
+        if f.name not in values:
+            raise ConfigError(f"{where}.{f.name} is not set; give it, e.g. {where}.{f.name}=VALUE")
+        value, name = values[f.name], f"{where}.{f.name}"
+        if f.metadata.get("optional") and value is None:
+            out[f.name] = None
+            continue
+        if "kind" in f.metadata:
+            value = of_kind(value, name, f.metadata["kind"])
+        check = f.metadata.get("check")
+        out[f.name] = check(value, name) if check else value
+    return record(**out)

@@ -24,8 +24,7 @@ def test_default_is_the_reference_augmentation():
 def test_a_misspelt_setting_is_named_with_the_valid_ones():
     with pytest.raises(ConfigError, match=r"data.augment: unknown setting\(s\) \['rotate'\]; valid: .*degrees"):
         FERDataModule(root="unused", augment={"rotate": 10})
-    dm = FERDataModule(root="unused", augment={"mode": "batched"})
-    dm.use_augment({"mode": "batched", "degrees": 5})
+    dm = FERDataModule(root="unused", augment={"mode": "batched", "degrees": 5})
     assert dm.augment_cfg.degrees == 5 and dm.batch_augment is not None
 
 

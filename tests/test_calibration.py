@@ -66,7 +66,7 @@ def test_the_report_carries_ece_nll_and_the_reliability_diagram(tmp_path):
 def test_the_default_model_stays_well_calibrated_on_publictest(real_fer_root, real_cache):
     from fer.checkpoints import bundled_model_path
     from fer.data.load import load_split
-    from fer.evaluation.evaluate import evaluate_split
+    from fer.evaluation.scoring import evaluate_split
     from fer.inference.classifier import open_backend
 
     faces = load_split(real_fer_root, "val", real_cache).faces

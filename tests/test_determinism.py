@@ -172,7 +172,7 @@ def test_eval_scores_under_a_progress_bar_when_asked(capsys):
     torch = pytest.importorskip("torch")
     from fer.checkpoints.loading import LoadedModel
     from fer.data.splits import LabeledImages
-    from fer.evaluation.evaluate import evaluate_split
+    from fer.evaluation.scoring import evaluate_split
     from fer.models.registry import create_model
 
     model = LoadedModel(create_model("cnn4"), list(CLASSES), "cnn4")

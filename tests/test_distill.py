@@ -104,7 +104,7 @@ def test_distilled_student_checkpoint_has_no_teacher(folder_dataset, tmp_path):
     assert all(k.startswith("net.") for k in raw["state_dict"])
     assert "teacher" not in json.dumps(raw["hyper_parameters"]) and "distill" not in raw["hyper_parameters"]
     module = FERModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True).eval()
-    assert module.distiller is None and module.hparams.model_kwargs["width"] == 6
+    assert module.distiller is None and module.hparams.model["kwargs"]["width"] == 6
     loaded = load_model(ckpt)
     x = torch.rand(2, 1, 48, 48)
     with torch.no_grad():

@@ -16,7 +16,7 @@ import torch
 from fer.constants import CLASSES
 from fer.data.load import load_split
 from fer.errors import CheckpointError, DataError
-from fer.evaluation.evaluate import class_order, evaluate_split, five_crops, views
+from fer.evaluation.scoring import class_order, evaluate_split, five_crops, views
 from tests.conftest import ROOT, face_like
 from tests.test_training import FAST, make_cfg
 

@@ -60,9 +60,9 @@ def test_export_picks_up_the_run_report(tmp_path):
     (run / "checkpoints").mkdir(parents=True)
     ckpt = lightning_style_checkpoint(run / "checkpoints" / "best.ckpt")
     (run / "report.json").write_text('{"checkpoint": "x/best.ckpt", "accuracy": 0.61, "command": "train"}')
-    assert export_bundle(ckpt, tmp_path / "b.pt")["test_accuracy"] == 0.61
+    assert export_bundle(ckpt, tmp_path / "b.pt")["accuracy"] == 0.61
     (run / "report.json").write_text('{"checkpoint": "x/other.ckpt", "accuracy": 0.61}')
-    assert export_bundle(ckpt, tmp_path / "b.pt")["test_accuracy"] is None  # scored another checkpoint
+    assert export_bundle(ckpt, tmp_path / "b.pt")["accuracy"] is None  # scored another checkpoint
 
 
 def test_classifier_probabilities(tmp_path):
@@ -109,7 +109,7 @@ def test_truncated_real_checkpoint(tmp_path):
 def test_checkpoint_of_another_architecture(tmp_path):
     path = lightning_style_checkpoint(tmp_path / "c.ckpt")
     ckpt = torch.load(path, weights_only=True)
-    ckpt["hyper_parameters"]["model"] = "resnet_from_elsewhere"
+    ckpt["hyper_parameters"]["model"]["name"] = "resnet_from_elsewhere"
     torch.save(ckpt, path)
     with pytest.raises(CheckpointError, match="model 'resnet_from_elsewhere', which this version does not have"):
         load_model(path)
@@ -171,7 +171,7 @@ def test_classifier_matches_the_plain_network(tmp_path):
 def test_checkpoint_with_arguments_this_model_does_not_take(tmp_path):
     path = lightning_style_checkpoint(tmp_path / "c.ckpt")
     ckpt = torch.load(path, weights_only=True)
-    ckpt["hyper_parameters"]["model_kwargs"] = {"depth": 50}
+    ckpt["hyper_parameters"]["model"]["kwargs"] = {"depth": 50}
     torch.save(ckpt, path)
     with pytest.raises(CheckpointError, match="cannot be built with"):
         load_model(path)

@@ -97,7 +97,7 @@ def test_checkpoint_of_a_pretrained_model_loads_without_download(monkeypatch, tm
     trainer.save_checkpoint(tmp_path / "m.ckpt")
     monkeypatch.undo()  # from here on, any download attempt would fail
     loaded = FERModule.load_from_checkpoint(tmp_path / "m.ckpt", weights_only=True)
-    assert loaded.hparams.pretrained is False
+    assert loaded.hparams.model["pretrained"] is False
     assert torch.equal(loaded.net.fc[1].weight, module.net.fc[1].weight)
 
 
@@ -118,7 +118,7 @@ def test_every_shipped_model_file_has_a_sidecar_entry():
     for path, entry in files.items():
         family = json.loads((WEIGHTS_DIR / f"{path.name.split('.')[0].removesuffix('-int8')}.json").read_text())
         assert family["class_names"] and family["files"][path.name] == entry
-        assert 0.6 < entry["test_accuracy"] < 1 and "PublicTest" in entry["test_split"]
+        assert 0.6 < entry["accuracy"] < 1 and "PublicTest" in entry["scored_split"]
         assert path.name in entry["command"] and entry["size_bytes"] == path.stat().st_size
 
 
@@ -127,7 +127,7 @@ def test_the_default_is_the_most_accurate_shipped_model_and_the_fastcnn32_one_pa
     from fer.inference.classifier import EmotionClassifier
 
     files = shipped_files()
-    fp32 = {p: e["test_accuracy"] for p, e in files.items() if e["precision"] == "fp32"}
+    fp32 = {p: e["accuracy"] for p, e in files.items() if e["precision"] == "fp32"}
     assert max(fp32, key=fp32.get) == BUNDLED_ONNX
     assert {BUNDLED_MODEL, BUNDLED_INT8} < set(files) and BUNDLED_ONNX.name == "fer2013-fastcnn48.onnx"
     assert EmotionClassifier.from_path(None).backend.path == str(BUNDLED_ONNX)

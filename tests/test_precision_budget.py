@@ -23,10 +23,10 @@ from fer.training.budget import (
     minimum_epochs,
     process_age_s,
 )
+from fer.training.budget.timing import Throughput
 from fer.training.deadline import DeadlineGuard
 from fer.training.fit import train
 from fer.training.precision import Hardware, resolve
-from fer.training.warmup import Throughput
 from tests.conftest import ROOT
 from tests.test_training import FAST, make_cfg
 
@@ -87,7 +87,7 @@ def test_plan_takes_the_widest_model_that_gets_min_epochs():
     assert choose_size(ladder, {0: 10.0, 1: 5.0, 2: 2.0}, 600, min_epochs=[8, 8, 8], max_epochs=40) == (0, 40)
     # nothing reaches min_epochs: the smallest gets what fits, at least one epoch
     assert choose_size(ladder, {0: 900.0, 1: 700.0, 2: 650.0}, 600, min_epochs=[8, 8, 8], max_epochs=60) == (2, 1)
-    # a rung with its own, higher minimum is passed over until it gets that many epochs
+    # a size with its own, higher minimum is passed over until it gets that many epochs
     assert choose_size(ladder, {0: 60.0, 1: 30.0, 2: 20.0}, 600, min_epochs=[15, 8, 8], max_epochs=60) == (1, 20)
     assert choose_size(ladder, {0: 40.0, 1: 30.0, 2: 20.0}, 600, min_epochs=[15, 8, 8], max_epochs=60) == (0, 15)
     assert epochs_that_fit(59.9, 6.0, 60) == 9
@@ -130,7 +130,7 @@ def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_pa
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history) >= 1 and plan["steps_run"] > 0 and plan["planned_steps"] > 0
     assert plan["measured"][0]["epoch_overhead_s"] > 0
-    assert plan["augment"]["degrees"] == 5 and plan["augment"]["hflip"] == 0.5  # the rung's over the recipe's
+    assert plan["augment"]["degrees"] == 5 and plan["augment"]["hflip"] == 0.5  # the size's over the recipe's
     assert "min_epochs" not in plan["model_kwargs"]  # the planner's, not the model's
     # The run's stored settings carry the plan; the caller's config is left as it was given.
     hparams = yaml.safe_load((tmp_path / "csv" / "hparams.yaml").read_text())
@@ -142,7 +142,7 @@ def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_pa
     assert plan["last_step_lr"] < 1e-3 * cfg.optim.lr or plan["last_step_lr"] == pytest.approx(final_lr, rel=1e-3)
 
 
-def test_a_rung_with_an_unknown_augment_setting_is_named(folder_dataset, tmp_path):
+def test_a_size_with_an_unknown_augment_setting_is_named(folder_dataset, tmp_path):
     cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", "budget.ladder=[{width:8,augment:{erase:0.5}}]",
                    *FAST)
     with pytest.raises(ConfigError, match="erase.*valid: .*erasing"):

@@ -94,7 +94,7 @@ def test_load_from_checkpoint_needs_no_hydra(trained_run):
     code = (
         "import sys, torch; from fer.training.module import FERModule;"
         "m = FERModule.load_from_checkpoint(sys.argv[1], map_location='cpu', weights_only=True).eval();"
-        "print(tuple(m(torch.rand(2, 1, 48, 48)).shape), m.hparams.model, len(m.hparams.class_weights))"
+        "print(tuple(m(torch.rand(2, 1, 48, 48)).shape), m.hparams.model['name'], len(m.hparams.class_weights))"
     )
     res = subprocess.run([sys.executable, "-c", code, str(out / "checkpoints" / "last.ckpt")],
                          capture_output=True, text=True, cwd="/", timeout=300)

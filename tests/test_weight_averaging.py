@@ -6,7 +6,7 @@ import torch
 
 from fer.checkpoints.loading import load_model
 from fer.data.load import load_fer2013
-from fer.evaluation.evaluate import evaluate_split
+from fer.evaluation.scoring import evaluate_split
 from fer.training.fit import train
 from tests.test_distill import TINY
 from tests.test_training import FAST, make_cfg

@@ -8,7 +8,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from fer.training.build import module_arguments
+from fer.training.build import module_settings
 from fer.training.finetune import split_parameters
 from fer.training.module import FERModule
 from tests.conftest import CONF_DIR
@@ -85,16 +85,18 @@ def test_an_sgd_step_without_gradients_shrinks_only_the_decayed_tensors():
 def test_the_shipped_setting_reaches_the_module_and_old_checkpoints_load(tmp_path):
     cfg = make_cfg(tmp_path, tmp_path, "experiment=fast_cpu")
     shipped = OmegaConf.load(CONF_DIR / "optim" / "adam_plateau.yaml").decay_norm_and_bias
-    assert module_arguments(cfg)["decay_norm_and_bias"] == shipped
+    assert module_settings(cfg)["optim"]["decay_norm_and_bias"] == shipped
     flipped = make_cfg(tmp_path, tmp_path, "experiment=fast_cpu", f"optim.decay_norm_and_bias={not shipped}")
-    assert module_arguments(flipped)["decay_norm_and_bias"] == (not shipped)
+    assert module_settings(flipped)["optim"]["decay_norm_and_bias"] == (not shipped)
 
-    # A checkpoint saved before the setting existed trains on with the default.
+    # A checkpoint saved before the setting existed (in the flat layout of then) trains on with the default.
     module = sgd_module()
-    hparams = {k: v for k, v in module.hparams.items() if k != "decay_norm_and_bias"}
+    hparams = {"model": "fastcnn", "model_kwargs": {"width": 8}, "optimizer": "sgd", "lr": 0.1,
+               "weight_decay": DECAY, "scheduler": "none", "class_names": module.hparams.class_names,
+               "class_weights": None, "data": None}
     path = tmp_path / "old.ckpt"
     torch.save({"pytorch-lightning_version": "2.5.0", "state_dict": module.state_dict(),
                 "hyper_parameters": hparams}, path)
     old = FERModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    assert old.hparams.decay_norm_and_bias == shipped
+    assert old.hparams.optim["decay_norm_and_bias"] == shipped
     assert len(old.configure_optimizers().param_groups) == (1 if shipped else 2)

@@ -33,6 +33,16 @@ def _find_report(ckpt: Path) -> dict[str, Any]:
     return {}
 
 
+# What the scores of a model's metadata were called before: `test_accuracy` held the accuracy on whichever
+# split its report scored (for the shipped models PublicTest, FER-2013's val split), hence the new names.
+OLD_SCORE_NAMES = {"accuracy": "test_accuracy", "macro_f1": "test_macro_f1", "scored_split": "test_split"}
+
+
+def recorded_score(meta: dict[str, Any], key: str = "accuracy") -> Any:
+    """A score a bundle's, an ONNX model's or a sidecar's metadata records, under its name or its old one."""
+    return meta[key] if key in meta else meta.get(OLD_SCORE_NAMES[key])
+
+
 def export_bundle(ckpt_path: str | Path, out_path: str | Path, meta: dict[str, Any] | None = None,
                   precision: str = "fp16") -> dict[str, Any]:
     """Write the network of a training checkpoint as a small weights-only bundle (+ a .json of its meta).
@@ -52,9 +62,9 @@ def export_bundle(ckpt_path: str | Path, out_path: str | Path, meta: dict[str, A
     info: dict[str, Any] = {
         "source_checkpoint": ckpt_path.name,
         "precision": precision,
-        "test_accuracy": report.get("accuracy"),
-        "test_macro_f1": report.get("macro_f1"),
-        "test_split": report.get("split"),
+        "accuracy": report.get("accuracy"),
+        "macro_f1": report.get("macro_f1"),
+        "scored_split": report.get("split"),
         "train_command": report.get("command"),
         "data": data,
     }

@@ -94,7 +94,16 @@ def _spec(obj: dict[str, Any], path: Path) -> tuple[str, dict[str, Any], list[st
                               "`ferkit export --format bundle`.")
     state = {k[4:]: v for k, v in obj["state_dict"].items() if k.startswith("net.")}
     names = list(hp.get("class_names") or [])
-    return hp["model"], dict(hp.get("model_kwargs") or {}), names, state
+    return (*model_spec(hp), names, state)
+
+
+def model_spec(hparams: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(model name, kwargs) of a training checkpoint's hyperparameters: grouped (`model: {name, kwargs,
+    ...}`), or the older flat layout (`model: name, model_kwargs: {...}`)."""
+    model = hparams.get("model")
+    if isinstance(model, dict):
+        return model.get("name"), dict(model.get("kwargs") or {})
+    return model, dict(hparams.get("model_kwargs") or {})
 
 
 def load_model(path: str | Path) -> LoadedModel:

@@ -74,7 +74,7 @@ def read_split(path: Path, images_dir: Path) -> tuple[LabeledImages, Counter, li
     return LabeledImages(images, torch.tensor(labels, dtype=torch.long)), not_emotion, skipped
 
 
-def read_affectnet(root: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FERSplits:
+def read_affectnet(root: str | Path, val_fraction: float, seed: int) -> FERSplits:
     path = Path(root).expanduser()
     missing = [name for name in CSV_FILES.values() if not (path / name).is_file()]
     if missing:

@@ -1,14 +1,19 @@
-"""Training augmentation: the reference's rotation, shift, zoom and flip, in two interchangeable forms.
+"""Training augmentation, every kind of it in this one module, configured by the one group `data.augment`:
 
-- `per_sample`: a torchvision v2 pipeline applied to each uint8 image in the dataset.
-- `batched`: the same random affine + flip with per-sample parameters, applied to a whole float
-  batch with one `affine_grid`/`grid_sample` call, which keeps two CPU cores on the model instead.
+- the reference's rotation, shift, zoom and flip (and random erasing), in two interchangeable forms:
+  `per_sample`, a torchvision v2 pipeline applied to each uint8 image in the dataset, and `batched`, the
+  same random affine + flip with per-sample parameters applied to a whole float batch with one
+  `affine_grid`/`grid_sample` call, which keeps two CPU cores on the model instead;
+- mixup and cutmix (`build_mix`), which mix images and their class indices, so the training step applies
+  them where the labels are (fer.training.module).
+
+Every setting not given is conf/data/fer2013.yaml's (fer.data.shipped_conf).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
@@ -16,23 +21,33 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms import v2
 
+from fer.data.shipped_conf import data_settings
 from fer.errors import ConfigError
+from fer.numbers import one_of, positive_number
 
 MODES = ("per_sample", "batched", "none")
 
 
+def shipped(key: str):
+    """The default of one augmentation setting: conf/data/fer2013.yaml's."""
+    return field(default_factory=lambda: data_settings()["augment"][key])
+
+
 @dataclass
 class AugmentConfig:
-    mode: str = "per_sample"
-    degrees: float = 20.0  # rotation in [-degrees, +degrees]
-    translate: float = 0.2  # shift up to this fraction of width/height
-    scale: float = 0.2  # zoom factor in [1 - scale, 1 + scale]
-    hflip: float = 0.5  # probability of a horizontal flip
-    erasing: float = 0.0  # probability of random erasing (0 disables)
+    mode: str = shipped("mode")
+    degrees: float = shipped("degrees")  # rotation in [-degrees, +degrees]
+    translate: float = shipped("translate")  # shift up to this fraction of width/height
+    scale: float = shipped("scale")  # zoom factor in [1 - scale, 1 + scale]
+    hflip: float = shipped("hflip")  # probability of a horizontal flip
+    erasing: float = shipped("erasing")  # probability of random erasing (0 disables)
+    mixup: float = shipped("mixup")  # Beta(alpha, alpha) mixing of image pairs (0 disables)
+    cutmix: float = shipped("cutmix")  # Beta(alpha, alpha) pasting of a patch of another image (0 disables)
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"augment.mode={self.mode!r} is not one of {', '.join(MODES)}")
+        one_of(self.mode, "data.augment.mode", MODES)
+        for name in ("mixup", "cutmix"):
+            positive_number(getattr(self, name), f"data.augment.{name}", allow_zero=True)
 
     @classmethod
     def from_dict(cls, settings: dict[str, Any], where: str = "data.augment") -> AugmentConfig:
@@ -42,6 +57,16 @@ class AugmentConfig:
         if unknown:
             raise ConfigError(f"{where}: unknown setting(s) {unknown}; valid: {', '.join(sorted(known))}")
         return cls(**settings)
+
+
+def build_mix(cfg: AugmentConfig, num_classes: int) -> v2.RandomChoice | None:
+    """Mixup and/or cutmix (one of them drawn per batch when both are on), or None when both are off."""
+    ops: list[nn.Module] = []
+    if cfg.mixup > 0:
+        ops.append(v2.MixUp(alpha=cfg.mixup, num_classes=num_classes))
+    if cfg.cutmix > 0:
+        ops.append(v2.CutMix(alpha=cfg.cutmix, num_classes=num_classes))
+    return v2.RandomChoice(ops) if ops else None
 
 
 def build_sample_transform(cfg: AugmentConfig) -> v2.Compose | None:

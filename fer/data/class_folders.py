@@ -53,7 +53,7 @@ def list_files(split_dir: Path, class_names: tuple[str, ...]) -> list[tuple[Path
     return items
 
 
-def read_class_folders(root: Path, val_fraction: float = 0.1, seed: int = 0) -> FERSplits:
+def read_class_folders(root: Path, val_fraction: float, seed: int) -> FERSplits:
     """Decode the tree; see the module docstring for the class order and the held-out val."""
     if not root.is_dir():
         raise DataError(f"{root} does not exist or is not a folder; data=folder needs "

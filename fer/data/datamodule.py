@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
@@ -14,8 +16,10 @@ from fer.data.class_weights import balanced_class_weights
 from fer.data.datasets import check_name, describe, known_class_names, load_dataset
 from fer.data.preprocess import to_model_input
 from fer.data.sharding import batch_sampler
+from fer.data.shipped_conf import data_settings
 from fer.data.splits import FERSplits, LabeledImages
 from fer.errors import DataError
+from fer.numbers import known_settings, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -58,34 +62,45 @@ class FERDataModule(L.LightningDataModule):
         self,
         root: str,
         cache_dir: str | None = None,
-        batch_size: int = 64,
-        eval_batch_size: int = 256,
-        num_workers: int = 0,
+        batch_size: int | None = None,
+        eval_batch_size: int | None = None,
+        num_workers: int | None = None,
         augment: dict[str, Any] | None = None,
         train_subset: int | None = None,
         eval_subset: int | None = None,
-        seed: int = 0,
-        name: str = "fer2013",
-        val_fraction: float = 0.1,
-        label_mode: str = "majority",
+        seed: int | None = None,
+        name: str | None = None,
+        val_fraction: float | None = None,
+        label_mode: str | None = None,
     ):
         """`name` picks the reader (fer.data.datasets.DATASETS); `val_fraction` is the stratified share of
-        train held out as val where a dataset has no val split; `label_mode` is FER+'s (fer.data.ferplus)."""
+        train held out as val where a dataset has no val split; `label_mode` is FER+'s (fer.data.ferplus).
+        Without a cache_dir nothing is cached; without a subset every face is used; every other setting not
+        given is the shipped conf/data/<name>.yaml's (fer.data.shipped_conf), and each is checked here."""
         super().__init__()
-        self.dataset = check_name(name)  # not `name`: LightningDataModule has an attribute of its own
-        self.val_fraction, self.label_mode = val_fraction, label_mode
+        def setting(key: str, given: Any) -> Any:  # the shipped file is read only for a setting not given
+            return data_settings(name).get(key) if given is None else given
+
+        self.dataset = check_name(setting("name", name))  # not `name`: LightningDataModule has its own
+        self.val_fraction, self.label_mode = setting("val_fraction", val_fraction), setting("label_mode", label_mode)
         self.root, self.cache_dir = root, cache_dir
-        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
-        self.train_subset, self.eval_subset, self.seed = train_subset, eval_subset, seed
-        self.use_augment(augment or {})
+        self.batch_size = whole_number(setting("batch_size", batch_size), "data.batch_size", 1)
+        self.eval_batch_size = whole_number(setting("eval_batch_size", eval_batch_size), "data.eval_batch_size", 1)
+        self.num_workers = whole_number(setting("num_workers", num_workers), "data.num_workers", 0)
+        self.train_subset = whole_number(train_subset, "data.train_subset", 1, allow_none=True)
+        self.eval_subset = whole_number(eval_subset, "data.eval_subset", 1, allow_none=True)
+        self.seed = whole_number(setting("seed", seed), "data.seed", 0)
+        self.augment_cfg = AugmentConfig.from_dict(augment or {})
+        self.batch_augment = BatchAugment(self.augment_cfg) if self.augment_cfg.mode == "batched" else None
         self.splits: FERSplits | None = None
         self.train_index = False  # training batches as (images, labels, indices into the train split)
 
-    def use_augment(self, augment: dict[str, Any]) -> None:
-        """Train with these augmentation settings from the next training loader on (a budget plan may
-        change them after construction)."""
-        self.augment_cfg = AugmentConfig.from_dict(augment)
-        self.batch_augment = BatchAugment(self.augment_cfg) if self.augment_cfg.mode == "batched" else None
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> FERDataModule:
+        """From the `data` config group, a misspelt key refused with the valid ones."""
+        known_settings(settings, dict.fromkeys(inspect.signature(cls.__init__).parameters.keys() - {"self"}),
+                       "data")
+        return cls(**settings)
 
     @property
     def class_names(self) -> tuple[str, ...]:

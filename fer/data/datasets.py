@@ -24,6 +24,7 @@ from fer.data.class_folders import read_class_folders
 from fer.data.ferplus import find_files, read_ferplus
 from fer.data.load import fingerprint, load_cached, load_fer2013
 from fer.data.rafdb import LABELS_FILE, read_rafdb
+from fer.data.shipped_conf import data_settings
 from fer.data.splits import FERSplits
 from fer.errors import ConfigError
 
@@ -69,14 +70,20 @@ def _key(name: str, files: list[tuple[str, Path]], *options: object) -> str:
 
 
 def load_dataset(name: str, root: str | os.PathLike, cache_dir: str | os.PathLike | None = None, *,
-                 val_fraction: float = 0.1, label_mode: str = "majority", seed: int = 0) -> FERSplits:
+                 val_fraction: float | None = None, label_mode: str | None = None,
+                 seed: int | None = None) -> FERSplits:
     """Read (or load from cache_dir) dataset `name` at `root`; options a dataset does not use are ignored.
 
     val_fraction and seed: the stratified share of train held out as val where the dataset has no val
     split (folder without val/, rafdb, affectnet); label_mode: FER+'s majority | probability | crossentropy.
+    Each one not given is the shipped conf/data/<name>.yaml's.
     """
     if check_name(name) == "fer2013":
         return load_fer2013(root, cache_dir)
+    shipped = data_settings(name)
+    val_fraction = shipped["val_fraction"] if val_fraction is None else val_fraction
+    seed = shipped["seed"] if seed is None else seed
+    label_mode = shipped.get("label_mode") if label_mode is None else label_mode
     path = Path(root).expanduser()
     read: Callable[[], FERSplits]
     if name == "folder":

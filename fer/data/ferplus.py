@@ -33,6 +33,7 @@ import torch
 
 from fer.constants import CLASSES_WITH_CONTEMPT, CSV_USAGE_TO_SPLIT, IMAGE_SIZE
 from fer.data.csv_reader import PIXELS, parse_row
+from fer.data.shipped_conf import data_settings
 from fer.data.splits import FERSplits, LabeledImages
 from fer.errors import ConfigError, CSVFormatError, DataError
 
@@ -185,8 +186,10 @@ def read_pixels(path: Path, votes: Votes) -> np.ndarray:
     return images
 
 
-def read_ferplus(root: str | Path, label_mode: str = "majority") -> FERSplits:
-    """FER+ with one label mode; every split is FER-2013's own (Training / PublicTest / PrivateTest)."""
+def read_ferplus(root: str | Path, label_mode: str | None = None) -> FERSplits:
+    """FER+ with one label mode (conf/data/ferplus.yaml's when not given); every split is FER-2013's own
+    (Training / PublicTest / PrivateTest)."""
+    label_mode = data_settings("ferplus")["label_mode"] if label_mode is None else label_mode
     pixels_path, votes_path = find_files(root)
     votes = read_votes(votes_path)
     labelled = label_faces(votes, label_mode)

@@ -46,7 +46,7 @@ def aligned_path(root: Path, name: str) -> Path:
     return root / IMAGES_DIR / f"{stem}_aligned.{suffix}"
 
 
-def read_rafdb(root: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FERSplits:
+def read_rafdb(root: str | Path, val_fraction: float, seed: int) -> FERSplits:
     path = Path(root).expanduser()
     labels_file = path / LABELS_FILE
     if not labels_file.is_file():

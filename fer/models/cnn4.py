@@ -31,7 +31,7 @@ def dense_block(fin: int, fout: int, dropout: float) -> nn.Sequential:
 class CNN4(nn.Module):
     classifier_name = "classifier.3"  # the layer that maps features to class scores (fer.models.registry.get_classifier)
 
-    def __init__(self, num_classes: int = 7, in_chans: int = 1, dropout: float = 0.25, attention: str | None = None):
+    def __init__(self, num_classes: int, in_chans: int, dropout: float, attention: str | None):
         super().__init__()
         self.features = nn.Sequential(
             conv_block(in_chans, 64, 3, dropout, attention),  # 48 -> 24

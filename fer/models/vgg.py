@@ -26,11 +26,11 @@ class VGGStyleNet(nn.Module):
         self,
         widths: Sequence[int],
         depths: Sequence[int],
-        num_classes: int = 7,
-        in_chans: int = 1,
-        dropout: float = 0.3,
-        stage_dropout: float = 0.0,
-        attention: str | None = None,
+        num_classes: int,
+        in_chans: int,
+        dropout: float,
+        stage_dropout: float,
+        attention: str | None,
     ):
         super().__init__()
         layers: list[nn.Module] = []
@@ -61,7 +61,7 @@ def fastcnn(num_classes: int = 7, in_chans: int = 1, width: int = 32, dropout: f
 
 @register_model
 def vgg13(num_classes: int = 7, in_chans: int = 1, width: int = 64, dropout: float = 0.5,
-          stage_dropout: float = 0.0, attention: str | None = None) -> nn.Module:
+          stage_dropout: float = 0.1, attention: str | None = None) -> nn.Module:
     """A VGG-13-like net at 48x48: widths 64-128-256-512, depths 2-2-3-3."""
     return VGGStyleNet([width, 2 * width, 4 * width, 8 * width], [2, 2, 3, 3], num_classes, in_chans, dropout,
                    stage_dropout, attention)

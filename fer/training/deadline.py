@@ -1,4 +1,4 @@
-"""Keeping a budgeted fit to its deadline with its one-cycle schedule complete (fer.training.budget plans)."""
+"""Keeping a budgeted fit to its deadline with its one-cycle schedule complete (fer.training.budget.plan plans)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import lightning as L
 
-from fer.training.budget import BudgetPlan
+from fer.training.budget.plan import BudgetPlan
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ of one or more trained checkpoints (the teachers).
 
 CE is the module's own loss (label smoothing, class weights, mixup/cutmix targets). The teachers see
 the very batch the student sees, augmented and mixed; with `teacher_tta` each teacher's softened
-probabilities are averaged over its test-time-augmentation views (fer.evaluation.evaluate), then over the teachers.
+probabilities are averaged over its test-time-augmentation views (fer.evaluation.scoring), then over the teachers.
 
 With `offline` the teachers instead score every training face once, unaugmented, before the fit (soft
 labels, cached beside the data) and cost nothing per step. That is what makes an expensive teacher
@@ -38,7 +38,7 @@ from fer.checkpoints.loading import load_model
 from fer.data.preprocess import model_input_batches
 from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError, ConfigError
-from fer.evaluation.evaluate import TTA_MODES, predict_probs
+from fer.evaluation.scoring import TTA_MODES, predict_probs
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Distiller:
 
     def _to(self, device: torch.device) -> None:
         if device != self._device:
-            # NHWC: twice as fast as NCHW for these nets on CPUs too (850 against 420 faces/s, bf16 ten-crop)
+            # NHWC: faster than NCHW for these nets on CPUs too (docs/benchmarks.md)
             self.teachers = [t.to(device, memory_format=torch.channels_last).eval() for t in self.teachers]
             self._device = device
 
@@ -179,6 +179,6 @@ def attach_distiller(module: nn.Module, cfg: Mapping[str, Any] | None) -> Distil
     distiller = build_distiller(cfg, module.hparams.class_names)
     if distiller is not None and distiller.offline and getattr(module, "mix", None) is not None:
         raise ConfigError("distill.offline=true cannot be combined with mixup or cutmix (the stored soft labels "
-                          "are not mixed): set loss.mixup=0 loss.cutmix=0, or distill.offline=false")
+                          "are not mixed): set data.augment.mixup=0 data.augment.cutmix=0, or distill.offline=false")
     module.distiller = distiller
     return distiller

@@ -1,6 +1,7 @@
-"""The training routine behind scripts/train.py: settle the run's settings, fit, test the best checkpoint
-and write the report. The pieces are built by fer.training.build; decisions (precision, a time budget's
-plan) are made by their modules and applied by fer.training.settings."""
+"""The training routine behind scripts/train.py, read top-down as the steps it takes: settle the settings,
+plan (precision; a time budget's network, epochs and augmentation), build the pieces, fit, then score the
+best checkpoint and write the report. Each step is a call into the module that owns it, and each decision
+comes back as a new config (the caller's stays as given)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from fer.data.datamodule import FERDataModule
-from fer.training.budget import plan_budget
+from fer.training.budget.plan import BudgetPlan, plan_budget, with_plan
 from fer.training.build import (
     build_datamodule,
     build_module,
@@ -22,15 +23,14 @@ from fer.training.build import (
     finetune_callbacks,
     instantiate_group,
 )
-from fer.training.config_checks import check_train_config
 from fer.training.deadline import DeadlineGuard
 from fer.training.distill import Distiller, attach_distiller
+from fer.training.final_report import flatten, write_final_report
 from fer.training.history import MetricHistory
-from fer.training.precision import resolve_training
+from fer.training.init_from import init_from
+from fer.training.precision import resolve_training, with_hardware
 from fer.training.resume import check_resume
-from fer.training.settings import with_budget, with_hardware
-from fer.training.test_report import flatten, write_test_report
-from fer.training.warm_start import warm_start
+from fer.training.settings import check_settings, with_new_names
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +38,24 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     """Fit and test as configured. Returns the final metrics, including `cfg.optimized_metric`."""
     called_at = time.time()
-    check_train_config(cfg)
+    # 1. Settle the settings: old names moved, every group checked, this machine's precision chosen.
+    cfg = with_new_names(cfg)
+    check_settings(cfg)
     check_resume(cfg)  # before Lightning opens ckpt_path: a bad file is named, never retried unsafely
-    if cfg.get("seed") is not None:
-        L.seed_everything(cfg.seed, workers=True)
+    seed(cfg)
     torch.set_float32_matmul_precision("high")
     hardware = resolve_training(cfg)  # `auto` precision and channels_last -> this machine's choice
     cfg = with_hardware(cfg, hardware)
-    datamodule = build_datamodule(cfg)
-    plan = plan_budget(cfg, datamodule, called_at) if cfg.get("budget") else None
+    # 2. A time budget decides the network, epochs and augmentation before anything is built.
+    plan = plan_budget(cfg, called_at) if cfg.get("budget") else None
     if plan is not None:
-        cfg = with_budget(cfg, plan, datamodule)
-        if cfg.get("seed") is not None:
-            L.seed_everything(cfg.seed, workers=True)  # the warm-up drew random numbers
+        cfg = with_plan(cfg, plan)
+        seed(cfg)  # the warm-up drew random numbers
+    # 3. Build the pieces from the settled config.
+    datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
     if cfg.get("init_from"):
-        warm_start(module.net, cfg.init_from, module.hparams.class_names)
+        init_from(module.net, cfg.init_from, module.hparams.class_names)
     distiller = attach_distiller(module, cfg.get("distill"))
     callbacks = (instantiate_group(cfg.get("callbacks")) + ([DeadlineGuard(plan)] if plan else [])
                  + finetune_callbacks(cfg))
@@ -65,30 +67,47 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     run_meta = {**hardware.summary(), **({"budget": plan.summary()} if plan else {})}
     for lg in trainer.loggers:
         lg.log_hyperparams(flatten({**OmegaConf.to_container(cfg, resolve=True), **run_meta}))
-
-    metrics: dict[str, float] = {}
+    # 4. Fit.
     history = find(callbacks, MetricHistory)
     started = time.perf_counter()
     if cfg.get("train", True):
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     # A resumed run reports its whole training time, not only this process's part of it.
     train_time = time.perf_counter() - started + (history.time_before_fit if history else 0.0)
-    metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1})
-
-    rows = list(history.rows) if history else None
-    checkpoint = find(callbacks, ModelCheckpoint)
-    best_path = checkpoint.best_model_path if checkpoint is not None else ""
-    if checkpoint is not None and checkpoint.best_model_score is not None:
-        metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
-    # Under DDP every rank gets here; one of them scores the full test split and writes the report.
+    metrics = fit_metrics(trainer, callbacks)
+    # 5. Score the best checkpoint on the test split and write the report. Under DDP every rank gets here;
+    # one of them scores the full test split and writes it.
     if cfg.get("test", True) and trainer.is_global_zero:
-        if plan is not None:
-            run_meta["budget"] = plan.summary()  # now with the steps run and the last learning rate
-        report = write_test_report(cfg, module, datamodule, best_path, rows, train_time, metrics, trainer, command,
-                                   run_meta)
+        report = write_final_report(cfg, module, datamodule, best_checkpoint(callbacks),
+                                    list(history.rows) if history else None, train_time, metrics, trainer,
+                                    command, {**run_meta, **budget_summary(plan)})
         metrics["test/acc"] = report["accuracy"]
         metrics["test/macro_f1"] = report["macro_f1"]
     return metrics
+
+
+def seed(cfg: DictConfig) -> None:
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+
+
+def fit_metrics(trainer: L.Trainer, callbacks: list) -> dict[str, float]:
+    """The last logged value of every metric, and the best value of the one the checkpoint monitors."""
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    checkpoint = find(callbacks, ModelCheckpoint)
+    if checkpoint is not None and checkpoint.best_model_score is not None:
+        metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
+    return metrics
+
+
+def best_checkpoint(callbacks: list) -> str:
+    checkpoint = find(callbacks, ModelCheckpoint)
+    return checkpoint.best_model_path if checkpoint is not None else ""
+
+
+def budget_summary(plan: BudgetPlan | None) -> dict:
+    """The plan as it ended: now with the steps run and the last learning rate."""
+    return {"budget": plan.summary()} if plan is not None else {}
 
 
 def label_training_faces(distiller: Distiller, datamodule: FERDataModule, precision: str,

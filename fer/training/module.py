@@ -1,18 +1,20 @@
 """FERModule: the LightningModule that trains, validates and tests any registered model.
 
-Its hyperparameters are plain values only (names, numbers, lists), so
-`FERModule.load_from_checkpoint(path)` rebuilds it without Hydra or the config files.
+Its hyperparameters are its settings by group (model, optim, loss, augmentation, finetune) as plain values
+only (names, numbers, lists), so `FERModule.load_from_checkpoint(path)` rebuilds it without Hydra.
 
 Targets: a training batch's labels are class indices, or (FER+'s label_mode=crossentropy) a float
 (N, classes) distribution per face; the loss is then the cross-entropy against the whole distribution,
 -sum_k t_k log softmax(logits)_k (with the class weights w_k when balanced), and accuracy counts its most
-voted class. Label smoothing applies to both. Mixup and cutmix mix class indices only, so they are refused
-with distributions (fer.training.build); label_mode=probability draws class indices and keeps them.
+voted class. Label smoothing applies to both. Mixup and cutmix (data.augment, built by fer.data.augment) mix class indices only, so they are
+refused with distributions (fer.training.build); label_mode=probability draws class indices and keeps them.
+Checkpoints of the older flat hyperparameters (`model`, `model_kwargs`, `lr`, ... side by side) load too.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, fields
 from typing import Any
 
 import lightning as L
@@ -20,19 +22,43 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
-from torchvision.transforms import v2
 
 from fer.constants import CLASSES
+from fer.data.augment import AugmentConfig, build_mix
 from fer.errors import ConfigError
 from fer.models import create_model, models_accepting
 from fer.training.distributed import finite_on_all_ranks
 from fer.training.finetune import split_parameters
+from fer.training.settings import (
+    FinetuneSettings,
+    LossSettings,
+    ModelSettings,
+    OptimSettings,
+    groups_of_flat,
+    plain,
+    read_finetune,
+    read_loss,
+    read_model,
+    read_optim,
+)
 
 log = logging.getLogger(__name__)
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULERS = ("plateau", "onecycle", "cosine", "none")
 STAGES = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class ModuleSettings:
+    """A FERModule's settings, by group."""
+
+    model: ModelSettings
+    optim: OptimSettings
+    loss: LossSettings
+    augmentation: AugmentConfig
+    finetune: FinetuneSettings
+
+    def plain(self) -> dict[str, dict[str, Any]]:
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
 
 
 def _key(stage: str) -> str:
@@ -43,56 +69,53 @@ def _key(stage: str) -> str:
 class FERModule(L.LightningModule):
     def __init__(
         self,
-        model: str = "cnn4",
-        model_kwargs: dict[str, Any] | None = None,
+        model: dict[str, Any] | str | None = None,
+        optim: dict[str, Any] | None = None,
+        loss: dict[str, Any] | None = None,
+        augmentation: dict[str, Any] | None = None,
+        finetune: dict[str, Any] | None = None,
         class_names: list[str] | tuple[str, ...] = CLASSES,
         class_weights: list[float] | None = None,
-        optimizer: str = "adam",
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        momentum: float = 0.9,
-        scheduler: str = "plateau",
-        plateau_monitor: str = "val/loss",
-        plateau_factor: float = 0.5,
-        plateau_patience: int = 5,
-        min_lr: float = 1e-6,
-        warmup_pct: float = 0.2,
-        label_smoothing: float = 0.0,
-        mixup: float = 0.0,
-        cutmix: float = 0.0,
-        channels_last: bool = False,
-        pretrained: bool = False,
-        backbone_lr_scale: float = 1.0,
-        decay_norm_and_bias: bool = False,
         data: str | None = None,
+        **flat: Any,
     ):
-        """`backbone_lr_scale` < 1 trains every layer but the classifier at that fraction of `lr`
-        (fine-tuning a transferred network, fer.training.finetune). `decay_norm_and_bias` false exempts
-        biases and normalisation weights (every parameter with fewer than 2 dimensions) from `weight_decay`.
-        `data` says what it is trained on (FERDataModule.description): kept in its checkpoints, and from
-        there in exported models."""
+        """The settings come in the config's groups (fer.training.settings): `model` (name, kwargs,
+        channels_last, pretrained), `optim`, `loss`, `augmentation` (data.augment: mixup and cutmix are
+        applied here) and `finetune` (backbone_lr_scale < 1 trains every layer but the classifier at that
+        fraction of optim.lr); a setting not given is the shipped config's. `data` says what it is trained
+        on (FERDataModule.description): kept in its checkpoints, and from there in exported models.
+
+        The older flat arguments (`model="cnn4", model_kwargs=..., lr=..., mixup=...`), which checkpoints
+        saved before the groups hold, are still taken (fer.training.settings.groups_of_flat)."""
         super().__init__()
-        if optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer={optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
-        if scheduler not in SCHEDULERS:
-            raise ConfigError(f"scheduler={scheduler!r} is not one of {', '.join(SCHEDULERS)}")
-        model_kwargs = dict(model_kwargs or {})
-        class_names = list(class_names)
+        if isinstance(model, str) or flat:
+            if flat and not isinstance(model, str | None):
+                raise ConfigError(f"FERModule takes grouped settings or the older flat ones, not both: {sorted(flat)}")
+            groups = groups_of_flat(model or read_model(None).name, flat)
+            model, optim, loss, augmentation, finetune = (
+                {**groups[g], **(given or {})} for g, given in
+                (("model", None), ("optim", optim), ("loss", loss), ("augmentation", augmentation),
+                 ("finetune", finetune)))
+        self.settings = ModuleSettings(read_model(model), read_optim(optim), read_loss(loss),
+                                       AugmentConfig.from_dict(dict(augmentation or {})), read_finetune(finetune))
+        class_names = [str(c) for c in class_names]
         class_weights = None if class_weights is None else [float(w) for w in class_weights]
-        # Reads the (already converted) arguments above: plain dicts, lists and numbers only.
-        self.save_hyperparameters()
+        # Plain dicts, lists and numbers only, so a checkpoint loads without this code's classes.
+        self.save_hyperparameters({**self.settings.plain(), "class_names": class_names,
+                                   "class_weights": class_weights, "data": data})
         n = len(class_names)
+        spec = self.settings.model
         # Only models with published weights take `pretrained`; the rest are not asked to.
-        if pretrained and model not in models_accepting("pretrained"):
-            raise ConfigError(f"model {model!r} has no pretrained weights; models with them: "
-                             f"{', '.join(models_accepting('pretrained'))}")
-        extra = {"pretrained": True} if pretrained else {}
-        self.net = create_model(model, num_classes=n, **model_kwargs, **extra)
-        if channels_last:
+        if spec.pretrained and spec.name not in models_accepting("pretrained"):
+            raise ConfigError(f"model {spec.name!r} has no pretrained weights; models with them: "
+                              f"{', '.join(models_accepting('pretrained'))}")
+        extra = {"pretrained": True} if spec.pretrained else {}
+        self.net = create_model(spec.name, num_classes=n, **spec.kwargs, **extra)
+        if spec.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         weight = torch.tensor(class_weights) if class_weights is not None else None
         self.register_buffer("class_weight", weight, persistent=False)
-        self.mix = self._build_mix(mixup, cutmix, n)
+        self.mix = build_mix(self.settings.augmentation, n)
         self.metrics = torch.nn.ModuleDict(
             {
                 _key(s): MetricCollection(
@@ -105,23 +128,14 @@ class FERModule(L.LightningModule):
         # Set by fer.training.distill.attach_distiller; a plain object, so its teachers are never saved.
         self.distiller = None
 
-    @staticmethod
-    def _build_mix(mixup: float, cutmix: float, n: int):
-        ops = []
-        if mixup > 0:
-            ops.append(v2.MixUp(alpha=mixup, num_classes=n))
-        if cutmix > 0:
-            ops.append(v2.CutMix(alpha=cutmix, num_classes=n))
-        return v2.RandomChoice(ops) if ops else None
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.hparams.channels_last:
+        if self.settings.model.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(
-            logits.float(), target, weight=self.class_weight, label_smoothing=self.hparams.label_smoothing
+            logits.float(), target, weight=self.class_weight, label_smoothing=self.settings.loss.label_smoothing
         )
 
     def training_step(self, batch, batch_idx):
@@ -171,10 +185,11 @@ class FERModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # The saved weights supersede the pretrained start: loading must not download anything.
-        checkpoint["hyper_parameters"]["pretrained"] = False
+        hparams = checkpoint["hyper_parameters"]
+        hparams["model"] = {**hparams["model"], "pretrained": False}
 
     def configure_optimizers(self):
-        h = self.hparams
+        h = self.settings.optim
         params = self._parameter_groups()
         if h.optimizer == "adam":
             opt = torch.optim.Adam(params, lr=h.lr, weight_decay=h.weight_decay)
@@ -207,8 +222,7 @@ class FERModule(L.LightningModule):
     def _parameter_groups(self) -> list[dict[str, Any]]:
         """The optimizer's groups: with backbone_lr_scale != 1, the backbone at its own learning rate; with
         decay_norm_and_bias false, each of those split again into decayed weights and undecayed rest."""
-        h = self.hparams
-        scale = h.get("backbone_lr_scale", 1.0)
+        h, scale = self.settings.optim, self.settings.finetune.backbone_lr_scale
         if scale == 1.0:
             parts = [(list(self.parameters()), h.lr)]
         else:

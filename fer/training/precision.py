@@ -7,11 +7,13 @@ and `model.channels_last: auto` resolve here, before the Trainer is built.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from dataclasses import asdict, dataclass
 
 import torch
+from omegaconf import DictConfig, open_dict
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,8 @@ def choose_precision(hw: Hardware) -> str:
 
 def choose_channels_last(hw: Hardware, precision: str) -> bool:
     # On a CPU, oneDNN's NHWC convolutions train as fast or faster in every precision measured on an idle
-    # machine (AVX2 fp32: 0.33 vs 0.47 s per batch at width 16; AMX bf16: 0.35 vs 0.52 at width 32;
-    # docs/benchmarks.md). On a GPU it pays off with tensor cores, i.e. in reduced precision only.
+    # machine (the figures are in docs/benchmarks.md). On a GPU it pays off with tensor cores, i.e. in
+    # reduced precision only.
     if hw.device == "cuda":
         return precision != "32-true"
     return True
@@ -131,3 +133,12 @@ def resolve_training(cfg) -> Resolved:
                 str(cfg.trainer.get("accelerator", AUTO)))
     log.info("training with precision %s, channels_last %s on %s", r.precision, r.channels_last, r.hardware.reason)
     return r
+
+
+def with_hardware(cfg: DictConfig, resolved: Resolved) -> DictConfig:
+    """`trainer.precision` and `model.channels_last` as resolved, `auto` no more."""
+    out = copy.deepcopy(cfg)
+    with open_dict(out):
+        out.trainer.precision = resolved.precision
+        out.model.channels_last = resolved.channels_last
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from fer.checkpoints.loading import read_weights_only
+from fer.checkpoints.loading import model_spec, read_weights_only
 from fer.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def check_resume(cfg: DictConfig) -> None:
                               "bundle cannot be resumed). Resume from <run>/checkpoints/last.ckpt.")
     run = run_folder(path)
     model = OmegaConf.to_container(cfg.model, resolve=True)
-    saved = (hp.get("model"), dict(hp.get("model_kwargs") or {}))
+    saved = model_spec(hp)
     wanted = (model.get("name"), dict(model.get("kwargs") or {}))
     if saved != wanted:
         raise ConfigError(f"ckpt_path={path} holds model {saved[0]!r} with {saved[1]}, but the config builds "

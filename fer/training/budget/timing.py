@@ -1,6 +1,6 @@
-"""The budget's warm-up: a throw-away fit per model size that times this machine in the run's own
+"""The budget's warm-up timing: a throw-away fit per model size that times this machine in the run's own
 precision and pipeline (training batches start to start, a validation pass, the per-epoch gaps and a
-checkpoint save), for fer.training.budget to plan with."""
+checkpoint save), for the planner (fer.training.budget.plan) to size the run with."""
 
 from __future__ import annotations
 

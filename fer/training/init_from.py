@@ -23,7 +23,7 @@ from fer.training.finetune import transfer_weights
 log = logging.getLogger(__name__)
 
 
-def warm_start(net: nn.Module, path: str | Path, class_names: list[str]) -> None:
+def init_from(net: nn.Module, path: str | Path, class_names: list[str]) -> None:
     """Copy the weights of the checkpoint at `path` into `net`: narrowed where `net` is narrower, by name and
     shape (classifier replaced) where the class sets differ."""
     source = load_model(path)  # CheckpointError with a clear message for a missing or broken file

@@ -1,4 +1,4 @@
-"""The end of a training run: score the best checkpoint on the test split and write the report."""
+"""The end of a training run: score the best checkpoint on the test split and write the final report."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from omegaconf import DictConfig
 from fer.checkpoints.loading import LoadedModel, load_model
 from fer.data.datamodule import FERDataModule
 from fer.evaluation.activation_report import write_class_activation
-from fer.evaluation.evaluate import evaluate_split
 from fer.evaluation.report import write_report
+from fer.evaluation.scoring import evaluate_split
 from fer.training.module import FERModule
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,12 @@ def scored_model(module: FERModule, best_path: str) -> LoadedModel:
         loaded = load_model(best_path)
         loaded.net.to(module.device)
         return loaded
-    h = module.hparams
-    return LoadedModel(module.net, list(h.class_names), h.model, dict(h.model_kwargs), path="(final weights)")
+    spec = module.settings.model
+    return LoadedModel(module.net, list(module.hparams.class_names), spec.name, dict(spec.kwargs),
+                       path="(final weights)")
 
 
-def write_test_report(cfg: DictConfig, module: FERModule, datamodule: FERDataModule, best_path: str,
+def write_final_report(cfg: DictConfig, module: FERModule, datamodule: FERDataModule, best_path: str,
                       rows: list[dict[str, Any]] | None, train_time: float, metrics: dict[str, float],
                       trainer: L.Trainer, command: str, run_meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """Score the best checkpoint on the test split through the one evaluation path and write the report."""

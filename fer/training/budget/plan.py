@@ -1,8 +1,8 @@
-"""Training to a wall-clock budget: measure, then size the schedule so it ends on time and complete.
+"""The budget's planner: measure, then size the schedule so it ends on time and complete.
 
-A short warm-up fit per model size (fer.training.warmup) times training batches, a validation pass, and
-the per-epoch gaps and checkpoint saves. From that, the plan picks the widest model of a small ladder that
-still gets `min_epochs` epochs, as many whole epochs as fit in what is left after start-up and the final
+A short warm-up fit per model size (fer.training.budget.timing) times training batches, a validation pass,
+and the per-epoch gaps and checkpoint saves. From that, the plan picks the widest of the sizes in
+`budget.sizes` that still gets `min_epochs` epochs, as many whole epochs as fit in what is left after start-up and the final
 test/report, and a shorter last epoch from the remainder. The one-cycle schedule is built for exactly those
 steps, so it reaches its final learning rate; `fer.training.deadline.DeadlineGuard` keeps to the deadline
 whatever speed the machine turns out to have: slower than measured (another job takes the cores), the
@@ -11,6 +11,7 @@ and complete."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -19,12 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fer.data.augment import AugmentConfig
-from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
-from fer.training.warmup import Throughput, measure
+from fer.numbers import positive_number, whole_number
+from fer.training.budget.timing import Throughput, measure
+from fer.training.build import build_datamodule
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ class BudgetPlan:
     steps_run: int = 0           # more than planned on a machine faster than its warm-up, fewer on a slower one
     last_step_lr: float | None = None  # the learning rate of the last optimizer step
     schedule_complete: bool | None = None  # the one-cycle reached its final learning rate
-    augment: dict[str, Any] | None = None  # the chosen rung's augmentation, where it has its own
+    augment: dict[str, Any] | None = None  # the chosen size's augmentation (all of data.augment), where it has its own
     measured: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -100,25 +102,25 @@ def add_partial_epoch(epochs: int, epoch_s: float, seconds_left: float, t: Throu
     return epochs + 1, epochs * batches_per_epoch + extra
 
 
-def choose_size(ladder: list[dict[str, Any]], epoch_s: dict[int, float], seconds_left: float,
+def choose_size(sizes: list[dict[str, Any]], epoch_s: dict[int, float], seconds_left: float,
                 min_epochs: list[int], max_epochs: int) -> tuple[int, int]:
-    """Index of the widest ladder entry that still fits its `min_epochs[i]` epochs, and its epoch count.
+    """Index of the widest size that still fits its `min_epochs[i]` epochs, and its epoch count.
 
-    `epoch_s` holds a (measured or estimated) epoch time per ladder index; the ladder runs widest first.
+    `epoch_s` holds a (measured or estimated) epoch time per size; the sizes run widest first.
     When nothing reaches its minimum, the smallest model gets what fits (at least one epoch).
     """
-    for i in range(len(ladder)):
+    for i in range(len(sizes)):
         n = epochs_that_fit(seconds_left, epoch_s[i], max_epochs)
         if n >= min_epochs[i]:
             return i, n
-    last = len(ladder) - 1
+    last = len(sizes) - 1
     return last, max(1, epochs_that_fit(seconds_left, epoch_s[last], max_epochs))
 
 
 @dataclass
-class Ladder:
-    """`budget.ladder`, widest first: each rung's model kwargs, plus what the planner reads and the model
-    must not see: a rung's own augmentation (a small model that underfits wants less) and its own minimum
+class ModelSizes:
+    """`budget.sizes`, widest first: each size's model kwargs, plus what the planner reads and the model
+    must not see: a size's own augmentation (a small model that underfits wants less) and its own minimum
     of epochs (a wide, heavily regularised model is worse than a narrower one when trained briefly)."""
 
     kwargs: list[dict[str, Any]]
@@ -126,41 +128,43 @@ class Ladder:
     min_epochs: list[int]
 
 
-def read_ladder(cfg: DictConfig) -> Ladder:
+def read_sizes(cfg: DictConfig) -> ModelSizes:
     b = cfg.budget
-    rungs = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.ladder] or \
+    sizes = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.sizes] or \
         [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
-    augment = [rung.pop("augment", None) for rung in rungs]
+    augment = [size.pop("augment", None) for size in sizes]
     for extra in filter(None, augment):  # a misspelt key fails now, not after the warm-up
-        AugmentConfig.from_dict(extra, where="budget.ladder augment")
+        AugmentConfig.from_dict(extra, where="budget.sizes augment")
     least = minimum_epochs(b.min_epochs, float(b.minutes))
-    min_epochs = [max(least, int(rung.pop("min_epochs", None) or 0)) for rung in rungs]
-    return Ladder(rungs, augment, min_epochs)
+    min_epochs = [max(least, int(size.pop("min_epochs", None) or 0)) for size in sizes]
+    return ModelSizes(sizes, augment, min_epochs)
 
 
 def check_budget_config(cfg: DictConfig) -> None:
+    """The budget's settings, where they enter (before any warm-up)."""
     b = cfg.budget
-    if b.minutes is None or float(b.minutes) <= 0:
+    if b.minutes is None:
         raise ConfigError("budget.minutes must be a positive number of minutes, e.g. budget.minutes=10")
+    positive_number(b.minutes, "budget.minutes")
     if cfg.optim.scheduler != "onecycle":
         raise ConfigError("a time budget needs a one-cycle schedule: use optim=sgd_onecycle")
     if str(cfg.trainer.get("strategy", "auto")).startswith("ddp") or int(cfg.trainer.get("num_nodes", 1)) > 1:
         # Each DDP rank would time its own warm-up and could size a different model or stop at another step.
         raise ConfigError("a time budget plans a single process; run it without trainer=ddp / trainer=ddp_cpu")
-    if int(b.warmup_batches) < 2 or int(b.warmup_val_batches) < 1:
-        raise ConfigError("budget.warmup_batches must be >= 2 and budget.warmup_val_batches >= 1 "
-                          f"(got {b.warmup_batches} and {b.warmup_val_batches})")
+    whole_number(b.warmup_batches, "budget.warmup_batches", 2)
+    whole_number(b.warmup_val_batches, "budget.warmup_val_batches", 1)
+    read_sizes(cfg)
 
 
-def estimated_epoch_s(ladder: Ladder, measured: dict[int, Throughput], first: int,
+def estimated_epoch_s(sizes: ModelSizes, measured: dict[int, Throughput], first: int,
                       width_exponent: float) -> dict[int, float]:
-    """Epoch seconds per rung: measured where timed, else scaled from the first rung timed by compute,
+    """Epoch seconds per size: measured where timed, else scaled from the first size timed by compute,
     conv cost ~ width^2 raised to `width_exponent` < 1 (narrow convolutions use the cores less well);
     the per-epoch overhead does not scale with the model."""
     ref = measured[first]
     w0 = float(ref.kwargs.get("width", 1))
     out = {}
-    for i, kw in enumerate(ladder.kwargs):
+    for i, kw in enumerate(sizes.kwargs):
         if i in measured:
             out[i] = measured[i].epoch_s
         else:
@@ -169,21 +173,23 @@ def estimated_epoch_s(ladder: Ladder, measured: dict[int, Throughput], first: in
     return out
 
 
-def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | None = None) -> BudgetPlan:
-    """Measure and size the run. `cfg` is left as it is: the plan is applied by fer.training.settings."""
+def plan_budget(cfg: DictConfig, called_at: float | None = None) -> BudgetPlan:
+    """Measure and size the run: its network, epochs and augmentation, decided before the run's datamodule
+    is built (the warm-up trains on one of its own). `cfg` is left as it is: `with_plan` applies the plan."""
     check_budget_config(cfg)
     b = cfg.budget
     budget_s = float(b.minutes) * 60.0
     now = time.time()
     # Start-up (imports, data loading, cache) counts when the budget runs from the process start.
     started_at = now - process_age_s() if b.count_from == "process" else (called_at or now)
+    datamodule = build_datamodule(cfg)
     datamodule.setup()
-    ladder = read_ladder(cfg)
+    sizes = read_sizes(cfg)
     batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
     warmup_s = min(float(b.warmup_fraction) * budget_s, float(b.warmup_max_s))  # per size measured
 
     def timed(i: int) -> Throughput:
-        return measure(cfg, datamodule, ladder.kwargs[i], batches, val_batches, warmup_s)
+        return measure(cfg, datamodule, sizes.kwargs[i], batches, val_batches, warmup_s)
 
     def seconds_left(reserve: float) -> float:
         return started_at + budget_s - reserve - time.time()
@@ -192,10 +198,10 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
         return float(b.reserve_s) if b.reserve_s is not None else t.val_pass_s * float(b.test_factor) + float(b.report_s)
 
     def choose() -> int:
-        estimates = estimated_epoch_s(ladder, measured, first, float(b.width_exponent))
-        return choose_size(ladder.kwargs, estimates, seconds_left(reserve), ladder.min_epochs, int(b.max_epochs))[0]
+        estimates = estimated_epoch_s(sizes, measured, first, float(b.width_exponent))
+        return choose_size(sizes.kwargs, estimates, seconds_left(reserve), sizes.min_epochs, int(b.max_epochs))[0]
 
-    first = int(b.measure_index) if 0 <= int(b.measure_index) < len(ladder.kwargs) else 0
+    first = int(b.measure_index) if 0 <= int(b.measure_index) < len(sizes.kwargs) else 0
     measured = {first: timed(first)}
     reserve = reserve_after(measured[first])
     idx = choose()
@@ -203,14 +209,14 @@ def plan_budget(cfg: DictConfig, datamodule: FERDataModule, called_at: float | N
         measured[idx] = timed(idx)
         idx = choose()
     if idx not in measured:  # the second measurement moved the choice again; settle on the estimate
-        log.info("budget: %s chosen from an estimated epoch time", ladder.kwargs[idx])
+        log.info("budget: %s chosen from an estimated epoch time", sizes.kwargs[idx])
     chosen = measured.get(idx, measured[first])
     reserve = reserve_after(chosen)
-    epoch_s = estimated_epoch_s(ladder, measured, first, float(b.width_exponent))[idx]
+    epoch_s = estimated_epoch_s(sizes, measured, first, float(b.width_exponent))[idx]
     epochs, epoch_s, batches, max_steps = size_schedule(seconds_left(reserve), epoch_s, chosen, int(b.max_epochs),
                                                         len(datamodule.train_dataloader()))
-    augment = ladder.augment[idx]
-    plan = BudgetPlan(budget_s, started_at, ladder.kwargs[idx], epochs, epoch_s, reserve, train_batches=batches,
+    augment = sizes.augment[idx]
+    plan = BudgetPlan(budget_s, started_at, sizes.kwargs[idx], epochs, epoch_s, reserve, train_batches=batches,
                       max_steps=max_steps, val_s=chosen.val_pass_s, epoch_overhead_s=chosen.epoch_overhead_s,
                       augment={**OmegaConf.to_container(cfg.data.augment, resolve=True), **augment} if augment
                       else None,
@@ -235,3 +241,20 @@ def size_schedule(seconds_left: float, epoch_s: float, t: Throughput, max_epochs
         return epochs, epoch_s, None, None
     epochs, max_steps = add_partial_epoch(epochs, epoch_s, seconds_left, t, batches_per_epoch)
     return epochs, epoch_s, None, max_steps
+
+
+def with_plan(cfg: DictConfig, plan: BudgetPlan) -> DictConfig:
+    """The planned model size, epochs and steps, and the chosen size's augmentation where it has its own."""
+    out = copy.deepcopy(cfg)
+    with open_dict(out):
+        out.model.kwargs = plan.model_kwargs
+        if plan.augment:
+            out.data.augment = plan.augment
+        out.trainer.max_epochs = plan.epochs
+        out.trainer.min_epochs = 0  # lets DeadlineGuard stop inside the first epoch
+        out.trainer.num_sanity_val_steps = 0  # measured already; its time is better spent training
+        if plan.train_batches is not None:
+            out.trainer.limit_train_batches = plan.train_batches
+        if plan.max_steps is not None:
+            out.trainer.max_steps = plan.max_steps  # the one-cycle is sized to it (estimated_stepping_batches)
+    return out
