@@ -63,7 +63,7 @@ class FERModule(L.LightningModule):
         channels_last: bool = False,
         pretrained: bool = False,
         backbone_lr_scale: float = 1.0,
-        decay_norm_and_bias: bool = False,
+        decay_norm_and_bias: bool = True,
     ):
         """`backbone_lr_scale` < 1 trains every layer but the classifier at that fraction of `lr`
         (fine-tuning a transferred network, fer.training.finetune). `decay_norm_and_bias` false exempts
@@ -217,9 +217,9 @@ class FERModule(L.LightningModule):
 
 def decay_groups(params: list[torch.nn.Parameter], lr: float, weight_decay: float,
                  decay_norm_and_bias: bool) -> list[dict[str, Any]]:
-    """Parameter groups at one learning rate. Decay shrinks a weight matrix towards simpler functions, but a
-    bias or a norm's scale only shifts or rescales a feature, so pulling it to zero just fights the fit;
-    tensors with fewer than 2 dimensions are exactly those. Empty groups are left out."""
+    """Parameter groups at one learning rate. Decay is meant to keep weight matrices and kernels small; a bias
+    or a norm's scale only shifts or rescales a feature, the usual reason to exempt them, and tensors with
+    fewer than 2 dimensions are exactly those. Empty groups are left out."""
     if decay_norm_and_bias:
         split = [(params, weight_decay)]
     else:
