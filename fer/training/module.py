@@ -63,7 +63,7 @@ class FERModule(L.LightningModule):
         channels_last: bool = False,
         pretrained: bool = False,
         backbone_lr_scale: float = 1.0,
-        decay_norm_and_bias: bool = True,
+        decay_norm_and_bias: bool = False,
     ):
         """`backbone_lr_scale` < 1 trains every layer but the classifier at that fraction of `lr`
         (fine-tuning a transferred network, fer.training.finetune). `decay_norm_and_bias` false exempts
