@@ -1,5 +1,5 @@
-"""Weight decay falls on weight matrices and kernels only, unless optim.decay_norm_and_bias asks for it on
-biases and normalisation weights too; the optimizer's groups combine that with fine-tuning's backbone
+"""optim.decay_norm_and_bias: weight decay on every parameter, or on weight matrices and kernels only (biases
+and normalisation weights exempt); the optimizer's groups combine that with fine-tuning's backbone
 learning rate."""
 
 from __future__ import annotations

@@ -234,9 +234,9 @@ class FERModule(L.LightningModule):
 
 def decay_groups(params: list[torch.nn.Parameter], lr: float, weight_decay: float,
                  decay_norm_and_bias: bool) -> list[dict[str, Any]]:
-    """Parameter groups at one learning rate. Decay shrinks a weight matrix towards simpler functions, but a
-    bias or a norm's scale only shifts or rescales a feature, so pulling it to zero just fights the fit;
-    tensors with fewer than 2 dimensions are exactly those. Empty groups are left out."""
+    """Parameter groups at one learning rate. Decay is meant to keep weight matrices and kernels small; a bias
+    or a norm's scale only shifts or rescales a feature, the usual reason to exempt them, and tensors with
+    fewer than 2 dimensions are exactly those. Empty groups are left out."""
     if decay_norm_and_bias:
         split = [(params, weight_decay)]
     else:
