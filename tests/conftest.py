@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 from pathlib import Path
 
@@ -52,6 +53,17 @@ def make_csv(path: Path, per_usage: dict[str, int] | None = None, seed: int = 0)
                 lines.append(f"{emotion},{pixels},{usage}")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture(autouse=True)
+def root_log_handlers_of_this_test_only():
+    """Hydra apps run in-process attach handlers to the root logger that write to the streams pytest
+    captured for that test; left in place, a later test's log line would hit a closed stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

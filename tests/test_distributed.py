@@ -85,4 +85,4 @@ def test_a_time_budget_refuses_ddp(folder_dataset, tmp_path):
 
     cfg = make_cfg(folder_dataset, tmp_path, "experiment=budget", "budget.minutes=1", "trainer=ddp_cpu", *FAST)
     with pytest.raises(ConfigError, match="single process"):
-        plan_budget(cfg, datamodule=None)
+        plan_budget(cfg)
