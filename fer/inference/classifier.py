@@ -129,7 +129,8 @@ class OnnxRuntimeBackend:
 
     threads: ONNX Runtime's intra-op threads (1 suits one or two live faces; more for batch evaluation).
     spin: let idle threads spin between the network's parallel sections; with more than one thread that
-    keeps them hot (faster batch scoring, docs/benchmarks.md), but it steals a core from anything else, so only a process that owns the cores (evaluation) asks for it.
+    keeps them hot (faster batch scoring, docs/benchmarks.md), but it steals a core from anything else, so
+    only a process that owns the cores (evaluation) asks for it.
     """
 
     name = "onnxruntime"
