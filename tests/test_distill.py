@@ -89,7 +89,7 @@ def test_distilled_student_checkpoint_has_no_teacher(folder_dataset, tmp_path):
     out = tmp_path / "student"
     metrics = train(make_cfg(folder_dataset, out, "experiment=distill", *TINY, "model.kwargs.width=6",
                              "trainer.max_epochs=2",
-                             f"distill.teachers=[{teacher_ckpt},{bundle}]", "distill.teacher_tta=tencrop",
+                             f"distill.teachers=[{teacher_ckpt},{bundle}]", "distill.teacher_tta=twelvecrop",
                              "loss.mixup=0.2", *FAST))
     assert "train/kd" in metrics and metrics["train/kd"] >= 0.0
     assert 0.0 <= metrics["test/acc"] <= 1.0

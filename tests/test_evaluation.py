@@ -15,8 +15,8 @@ import torch
 
 from fer.constants import CLASSES
 from fer.data.load import load_split
-from fer.errors import CheckpointError, DataError
-from fer.evaluation.scoring import class_order, evaluate_split, five_crops, views
+from fer.errors import CheckpointError, ConfigError, DataError
+from fer.evaluation.scoring import class_order, evaluate_split, five_crops, predict_probs, tta_mode, views
 from tests.conftest import ROOT, face_like
 from tests.test_training import FAST, make_cfg
 
@@ -121,16 +121,33 @@ def test_no_labelled_faces_is_one_clear_line(tmp_path):
     assert "no labelled faces found" in res.stderr
 
 
-def test_ten_crop_views_are_the_face_its_mirror_and_five_resized_crops_with_theirs():
+def test_twelve_crop_views_are_the_face_its_mirror_and_five_resized_crops_with_theirs():
     x = torch.arange(2 * 48 * 48, dtype=torch.float32).view(2, 1, 48, 48)
     native = five_crops(x, 44, resize=False)
     assert [c.shape[-1] for c in native] == [44] * 5
     assert torch.equal(native[0], x[..., :44, :44]) and torch.equal(native[3], x[..., 4:, 4:])
     assert torch.equal(native[4], x[..., 2:46, 2:46])  # the centre
-    vs = views(x, "tencrop")
+    vs = views(x, "twelvecrop")
     assert len(vs) == 12 and all(v.shape == x.shape for v in vs)
     assert torch.equal(vs[1], x.flip(-1)) and torch.equal(vs[7], vs[2].flip(-1))
     assert torch.allclose(vs[2][..., 0, 0], x[..., 0, 0])  # a resized corner crop keeps its corner pixel
+
+
+def test_the_old_name_tencrop_scores_as_twelvecrop_and_an_unknown_mode_lists_the_current_names():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48 * 48, 7))
+    x = torch.rand(3, 1, 48, 48)
+    assert tta_mode("tencrop") == tta_mode("twelvecrop") == "twelvecrop"
+    assert torch.equal(predict_probs(net, x, "tencrop"), predict_probs(net, x, "twelvecrop"))
+    with pytest.raises(ConfigError) as refused:
+        views(x, "fivecrop")
+    assert str(refused.value) == "tta='fivecrop' is not one of none, flip, twelvecrop"
+
+
+def test_eval_refuses_an_unknown_tta_mode_in_one_line_before_loading_a_model(tmp_path):
+    res = run_eval(tmp_path, "tta=rotate", "ckpt=missing.ckpt")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "tta='rotate' is not one of none, flip, twelvecrop" in res.stderr and "tencrop" not in res.stderr
 
 
 def test_class_order_maps_by_name_and_refuses_other_classes():

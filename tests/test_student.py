@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from types import SimpleNamespace
 
 import lightning as L
@@ -89,6 +90,22 @@ def test_offline_soft_labels_are_the_teachers_tta_probs_and_are_cached(tmp_path)
         d.kd_loss(student, torch.zeros(3, 1, 48, 48))
 
 
+def test_a_soft_label_cache_written_under_the_modes_old_name_is_read_by_both_names(tmp_path):
+    faces = LabeledImages(torch.randint(0, 256, (10, 48, 48), dtype=torch.uint8), torch.arange(10) % 7)
+    # What a run with distill.teacher_tta=tencrop wrote before the mode was renamed.
+    key = f"abc-tencrop-T2-10-{hashlib.sha1(faces.images.numpy().tobytes()).hexdigest()[:12]}"
+    path = tmp_path / "soft_labels" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt"
+    path.parent.mkdir()
+    stored = torch.rand(10, 7)
+    torch.save({"key": key, "probs": stored}, path)
+    for name in ("twelvecrop", "tencrop"):
+        d = Distiller([Recorder(torch.zeros(1, 7))], temperature=2.0, teacher_tta=name, offline=True,
+                      fingerprint="abc")
+        assert d.teacher_tta == "twelvecrop"
+        assert torch.equal(d.label_faces(faces, tmp_path), stored) and not d.teachers[0].seen
+    assert list(path.parent.iterdir()) == [path]  # no second cache under another key
+
+
 def test_student_run_starts_from_a_narrowed_teacher_and_learns_its_soft_labels(folder_dataset, tmp_path, monkeypatch):
     teacher_dir = tmp_path / "teacher"
     train(make_cfg(folder_dataset, teacher_dir, *TINY, "model.kwargs.width=8", *FAST))
@@ -121,7 +138,7 @@ def test_student_run_starts_from_a_narrowed_teacher_and_learns_its_soft_labels(f
 
 def test_soft_labels_are_made_on_the_given_device_in_the_runs_precision():
     calls = []
-    distiller = SimpleNamespace(teacher_tta="tencrop",
+    distiller = SimpleNamespace(teacher_tta="twelvecrop",
                                 label_faces=lambda faces, cache, bs, autocast, device: calls.append((autocast, device)))
     datamodule = SimpleNamespace(setup=lambda: None, train_index=False, splits=SimpleNamespace(train=[0, 1]),
                                  cache_dir=None, eval_batch_size=4)

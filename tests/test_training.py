@@ -138,10 +138,12 @@ def test_eval_script_writes_report_with_flip_tta_and_ensemble(trained_run, tmp_p
     # One checkpoint of a run: its history and training command come along into the report.
     (out / ".hydra").mkdir(exist_ok=True)
     (out / ".hydra" / "overrides.yaml").write_text("- trainer.max_epochs=2\n")
+    # The mode's old name still runs, and the report names the mode by its current name.
     res = run_eval(f"ckpt={ckpt}", *data, "tta=tencrop", f"hydra.run.dir={tmp_path / 'one'}")
     assert res.returncode == 0, res.stderr[-2000:]
-    tencrop = json.loads((tmp_path / "one" / "report.json").read_text())
-    assert tencrop["split"] == "val" and 0 <= tencrop["ece"] <= 1 and tencrop["nll"] > 0
+    twelvecrop = json.loads((tmp_path / "one" / "report.json").read_text())
+    assert twelvecrop["tta"] == "twelvecrop" and "tta=twelvecrop," in res.stdout
+    assert twelvecrop["split"] == "val" and 0 <= twelvecrop["ece"] <= 1 and twelvecrop["nll"] > 0
     assert (tmp_path / "one" / "curves.png").is_file()
     assert "python scripts/train.py trainer.max_epochs=2" in (tmp_path / "one" / "report.md").read_text()
 

@@ -3,7 +3,7 @@ into the run directory.
 
     ferkit eval ckpt=path/to/best.ckpt data.root=/path/to/fer2013 split=val tta=flip
     ferkit eval data.root=/path/to/faces split=test   # the bundled model on any labelled folder
-    ferkit eval ckpt=model.onnx tta=tencrop           # an exported model (ONNX Runtime)
+    ferkit eval ckpt=model.onnx tta=twelvecrop        # an exported model (ONNX Runtime)
     ferkit eval classifier.backend=torch              # PyTorch instead of ONNX Runtime
     ferkit eval ckpt=last.ckpt data=folder data.root=PATH split=test   # another dataset, with its classes
     ferkit eval cam=12                                # also cam.png: face 12's Grad-CAM map (or cam=face.jpg)
@@ -112,9 +112,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     classes); write the report (and with cfg.cam, one face's class-activation map) into cfg.paths.output_dir
     and return it."""
     from fer.evaluation.report import write_report
-    from fer.evaluation.scoring import evaluate_split
+    from fer.evaluation.scoring import evaluate_split, tta_mode
     from fer.inference.classifier import classifier_threads, resolve_backend
 
+    tta = tta_mode(cfg.tta)  # checked before any model loads; an old name is reported by its new one
     device = pick_device(cfg.device)
     threads = classifier_threads(cfg.classifier.threads)
     backend = resolve_backend(cfg.classifier.backend)
@@ -124,19 +125,19 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     models = open_models(paths, backend, device, threads)
     data, class_names = load_faces(cfg, list(models[0].class_names))
     start, cpu = time.perf_counter(), time.process_time()
-    probs, targets = evaluate_split(models, data.faces, cfg.tta, batch_size=cfg.data.eval_batch_size,
+    probs, targets = evaluate_split(models, data.faces, tta, batch_size=cfg.data.eval_batch_size,
                                     data_classes=class_names, progress_bar=cfg.get("progress"))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     history, train_command = run_context(paths)
     report = write_report(
         cfg.paths.output_dir, probs, targets, class_names, history=history,
-        meta={"checkpoint": ", ".join(paths), "split": cfg.split, "tta": cfg.tta,
+        meta={"checkpoint": ", ".join(paths), "split": cfg.split, "tta": tta,
               "data": data.source, "data_notes": data.notes, "backend": backend,
               "scoring_seconds": round(seconds, 2), "scoring_cpu_seconds": round(cpu, 2),
               "command": command_line("eval"), "train_command": train_command},
     )
     print(f"{cfg.split} accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
-          f"({len(paths)} checkpoint(s), tta={cfg.tta}, {backend}, {len(targets)} faces scored in {seconds:.1f} s, "
+          f"({len(paths)} checkpoint(s), tta={tta}, {backend}, {len(targets)} faces scored in {seconds:.1f} s, "
           f"CPU {cpu:.1f} s) -> {cfg.paths.output_dir}")
     if report["ece"] is not None:
         print(f"calibration: ECE {report['ece']:.4f} ({report['calibration_bins']} bins), NLL {report['nll']:.4f}")

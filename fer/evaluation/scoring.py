@@ -1,5 +1,5 @@
 """The one way a checkpoint is scored: fp32 probabilities for every face of a split, in one pass or as the
-mean over test-time augmentation views (flips, ten crops).
+mean over test-time augmentation views (flip: the face and its mirror; twelve-crop: those and five crops with their mirrors).
 
 The report written after training and `scripts/eval.py` both call `evaluate_split`, so the same
 checkpoint on the same faces gives the same numbers whichever path scored it.
@@ -22,7 +22,17 @@ from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError, ConfigError
 from fer.progress import progress
 
-TTA_MODES = ("none", "flip", "tencrop")
+TTA_MODES = ("none", "flip", "twelvecrop")
+# Old names of renamed modes, read as the new ones, so commands and configs written before still run.
+TTA_ALIASES = {"tencrop": "twelvecrop"}
+
+
+def tta_mode(mode: str, setting: str = "tta") -> str:
+    """The current name of the TTA mode `mode` (an old name gives its new one); refused when it is neither."""
+    current = TTA_ALIASES.get(mode, mode)
+    if current not in TTA_MODES:
+        raise ConfigError(f"{setting}={mode!r} is not one of {', '.join(TTA_MODES)}")
+    return current
 
 
 def five_crops(x: torch.Tensor, size: int, resize: bool = True) -> list[torch.Tensor]:
@@ -37,8 +47,7 @@ def five_crops(x: torch.Tensor, size: int, resize: bool = True) -> list[torch.Te
 
 def views(x: torch.Tensor, mode: str, crop: int = 44) -> list[torch.Tensor]:
     """The batches a model sees under each TTA mode (the first is always the plain input)."""
-    if mode not in TTA_MODES:
-        raise ConfigError(f"tta={mode!r} is not one of {', '.join(TTA_MODES)}")
+    mode = tta_mode(mode)
     if mode == "none":
         return [x]
     if mode == "flip":
@@ -49,7 +58,7 @@ def views(x: torch.Tensor, mode: str, crop: int = 44) -> list[torch.Tensor]:
 
 # Forward passes take at most this many images. Activations of thousands of 48x48 faces run to
 # gigabytes, and buffers that large are mapped fresh from the kernel and zeroed on every pass:
-# ten-crop over 512 faces (6,144 images) spent more time in the kernel than in the convolutions.
+# twelve-crop over 512 faces (6,144 images) spent more time in the kernel than in the convolutions.
 MAX_FORWARD = 64
 
 

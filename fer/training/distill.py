@@ -9,8 +9,8 @@ probabilities are averaged over its test-time-augmentation views (fer.evaluation
 
 With `offline` the teachers instead score every training face once, unaugmented, before the fit (soft
 labels, cached beside the data) and cost nothing per step. That is what makes an expensive teacher
-affordable on a CPU: ten-crop over 12 views of a 0.5 GFLOP net would cost several student steps per
-batch online. The student's augmentation should then be mild (flips, small shifts), which a ten-crop
+affordable on a CPU: twelve-crop (12 views) of a 0.5 GFLOP net would cost several student steps per
+batch online. The student's augmentation should then be mild (flips, small shifts), which a twelve-crop
 average is itself nearly invariant to; mixup and cutmix are refused, since the stored labels would not
 be mixed.
 
@@ -38,9 +38,11 @@ from fer.checkpoints.loading import load_model
 from fer.data.preprocess import model_input_batches
 from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError, ConfigError
-from fer.evaluation.scoring import TTA_MODES, predict_probs
+from fer.evaluation.scoring import TTA_ALIASES, predict_probs, tta_mode
 
 log = logging.getLogger(__name__)
+# Soft-label caches written before a mode was renamed are keyed by its old name; keying by it still keeps them valid.
+CACHE_KEY_NAMES = {new: old for old, new in TTA_ALIASES.items()}
 
 
 class Distiller:
@@ -54,8 +56,7 @@ class Distiller:
             raise ConfigError(f"distill.alpha={alpha} must lie in [0, 1]")
         if temperature <= 0:
             raise ConfigError(f"distill.temperature={temperature} must be positive")
-        if teacher_tta not in TTA_MODES:
-            raise ConfigError(f"distill.teacher_tta={teacher_tta!r} is not one of {', '.join(TTA_MODES)}")
+        teacher_tta = tta_mode(teacher_tta, "distill.teacher_tta")
         self.teachers = [t.eval().requires_grad_(False) for t in teachers]  # a list: not a submodule
         self.alpha, self.temperature, self.teacher_tta = float(alpha), float(temperature), teacher_tta
         self.offline, self.fingerprint = bool(offline), fingerprint
@@ -89,7 +90,8 @@ class Distiller:
         on `device` (the run's GPU, where it has one); the labels are returned on the CPU.
         """
         digest = hashlib.sha1(faces.images.numpy().tobytes()).hexdigest()[:12]
-        key = f"{self.fingerprint}-{self.teacher_tta}-T{self.temperature:g}-{len(faces)}-{digest}"
+        tta = CACHE_KEY_NAMES.get(self.teacher_tta, self.teacher_tta)
+        key = f"{self.fingerprint}-{tta}-T{self.temperature:g}-{len(faces)}-{digest}"
         path = Path(cache_dir) / "soft_labels" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt" if cache_dir else None
         if path is not None and path.exists():
             saved = torch.load(path, weights_only=True)
