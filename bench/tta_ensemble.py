@@ -1,5 +1,5 @@
 """What test-time augmentation and ensembling add: PublicTest accuracy of each checkpoint with no TTA,
-flip and ten-crop, then of the average of all of them, with the inference time each costs.
+flip and twelve-crop, then of the average of all of them, with the inference time each costs.
 
     python -m bench.tta_ensemble --data ../shared/data/fer2013 \
         --ckpt fast_cpu=outputs/fast_cpu/.../best.ckpt cpu_hour=outputs/cpu_hour/.../best.ckpt
@@ -53,24 +53,24 @@ def main() -> None:
     lines = [HEADING, "",
              f"`python -m {' '.join(['bench.tta_ensemble', *sys.argv[1:]])}`", "",
              f"{machine_line(torch.get_num_threads())}. Accuracy on {args.split} ({n:,} faces, PublicTest); "
-             "time is the whole split on the CPU in fp32, batch 512. Flip averages 2 views, ten-crop 12 "
+             "time is the whole split on the CPU in fp32, batch 512. Flip averages 2 views, twelve-crop 12 "
              "(full, flip, four corners and the centre at 44 px and their flips).", "",
-             "| model | no TTA | flip | ten-crop | ten-crop gain | time: none / flip / ten-crop |",
+             "| model | no TTA | flip | twelve-crop | twelve-crop gain | time: none / flip / twelve-crop |",
              "|---|---:|---:|---:|---:|---|"]
     for name in models:
         acc = {m: accuracy(probs[name, m], targets) for m in TTA_MODES}
         times = " / ".join(f"{seconds[name, m]:.1f} s" for m in TTA_MODES)
         lines.append(f"| {name} (`{Path(named[name]).name}`) | {acc['none']:.2%} | {acc['flip']:.2%} | "
-                     f"{acc['tencrop']:.2%} | {acc['tencrop'] - acc['none']:+.2%} | {times} |")
+                     f"{acc['twelvecrop']:.2%} | {acc['twelvecrop'] - acc['none']:+.2%} | {times} |")
     if len(models) > 1:
         acc = {m: accuracy(torch.stack([probs[k, m] for k in models]).mean(0), targets) for m in TTA_MODES}
         best_single = max(accuracy(probs[k, "none"], targets) for k in models)
         times = " / ".join(f"{sum(seconds[k, m] for k in models):.1f} s" for m in TTA_MODES)
         lines.append(f"| **ensemble of all {len(models)}** (mean probability) | {acc['none']:.2%} | "
-                     f"{acc['flip']:.2%} | **{acc['tencrop']:.2%}** | {acc['tencrop'] - acc['none']:+.2%} | "
+                     f"{acc['flip']:.2%} | **{acc['twelvecrop']:.2%}** | {acc['twelvecrop'] - acc['none']:+.2%} | "
                      f"{times} |")
         lines += ["", f"The ensemble without TTA adds {acc['none'] - best_single:+.2%} over its best member "
-                      f"without TTA; with ten-crop, {acc['tencrop'] - best_single:+.2%}."]
+                      f"without TTA; with twelve-crop, {acc['twelvecrop'] - best_single:+.2%}."]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out != "-":

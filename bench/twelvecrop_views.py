@@ -1,11 +1,11 @@
 """Which test-time views pay for themselves: PublicTest accuracy of the default model averaged over
 different sets of views, and what each kind of view costs in ONNX Runtime fp32 on this machine.
 
-    python -m bench.tencrop_views --data ../shared/data/fer2013
-    python -m bench.tencrop_views --data ../shared/data/fer2013 --ckpt fer/weights/fer2013-fastcnn32.pt --out -
+    python -m bench.twelvecrop_views --data ../shared/data/fer2013
+    python -m bench.twelvecrop_views --data ../shared/data/fer2013 --ckpt fer/weights/fer2013-fastcnn32.pt --out -
 
 Kinds of view: the face and its mirror (48 px); the four corner and the centre crops of 44 px and their
-mirrors, resized back to 48 px (what `tta=tencrop` uses) or fed at 44 px as they are (a fully
+mirrors, resized back to 48 px (what `tta=twelvecrop` uses) or fed at 44 px as they are (a fully
 convolutional net takes them; 16% fewer operations); the same crops at 40 px. Every view of every face
 is scored once, and each row averages the probabilities of its views. Writes the
 `## Test-time views` section of docs/benchmarks.md (`--out -` prints only).
@@ -34,9 +34,9 @@ from fer.evaluation.scoring import MAX_FORWARD, five_crops
 from fer.inference.classifier import OnnxRuntimeBackend
 
 HEADING = "## Test-time views"
-# name -> the view kinds it averages; the first row is what `tta=tencrop` computes
+# name -> the view kinds it averages; the first row is what `tta=twelvecrop` computes
 ROWS = {
-    "`tta=tencrop`: face, mirror, 44-px crops resized (12 views)": ["face", "crops44_resized"],
+    "`tta=twelvecrop`: face, mirror, 44-px crops resized (12 views)": ["face", "crops44_resized"],
     "`tta=flip`: face and mirror (2)": ["face"],
     "`tta=none`: the face alone (1)": ["face_only"],
     "the ten 44-px crops resized, no whole face (10)": ["crops44_resized"],
@@ -93,7 +93,7 @@ def main() -> None:
         ms[kind] = (time.perf_counter() - start) / (len(views) * len(x)) * 1e3
         print(f"{kind}: {ms[kind]:.2f} ms a view", file=sys.stderr, flush=True)
     scored["face_only"], ms["face_only"] = scored["face"][:1], ms["face"]
-    command = "python -m bench.tencrop_views --data <fer2013>"
+    command = "python -m bench.twelvecrop_views --data <fer2013>"
     if Path(args.ckpt).resolve() != BUNDLED_ONNX.with_suffix(".pt").resolve():
         command += f" --ckpt {args.ckpt}"
     if args.faces:
