@@ -92,7 +92,7 @@ def test_plan_takes_the_widest_model_that_gets_min_epochs():
     assert choose_size(ladder, {0: 40.0, 1: 30.0, 2: 20.0}, 600, min_epochs=[15, 8, 8], max_epochs=60) == (0, 15)
     assert epochs_that_fit(59.9, 6.0, 60) == 9
     # the hour recipe buys epochs before width; an explicit setting wins
-    assert (minimum_epochs(None, 10), minimum_epochs(None, 60), minimum_epochs(3, 60)) == (8, 15, 3)
+    assert (minimum_epochs(None, 10), minimum_epochs(None, 60), minimum_epochs(3, 60)) == (14, 15, 3)
 
 
 def test_leftover_time_becomes_a_shorter_last_epoch():

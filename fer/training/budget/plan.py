@@ -82,11 +82,12 @@ def epochs_that_fit(seconds_left: float, epoch_s: float, max_epochs: int) -> int
 
 
 def minimum_epochs(setting: int | None, minutes: float) -> int:
-    """`budget.min_epochs`, or when null one per 4 minutes of budget and at least 8: a longer budget buys more
-    epochs before it buys a wider model (10 min -> 8, 60 min -> 15)."""
+    """`budget.min_epochs`, or when null one per 4 minutes of budget and at least 14: a short budget buys
+    epochs before it buys a wider model (10 min -> 14, 60 min -> 15): in a short budget, more epochs of a
+    narrow net score higher than fewer of a wide one (docs/results.md, the budget log)."""
     if setting is not None:
         return int(setting)
-    return max(8, math.ceil(minutes / 4))
+    return max(14, math.ceil(minutes / 4))
 
 
 def add_partial_epoch(epochs: int, epoch_s: float, seconds_left: float, t: Throughput,
