@@ -6,7 +6,7 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from fer.data.augment import AugmentConfig, BatchAugment, build_sample_transform
+from fer.data.augment import AugmentConfig, BatchAugment, build_mix, build_sample_transform
 from fer.data.datamodule import FERDataModule
 from fer.errors import ConfigError
 
@@ -74,3 +74,22 @@ def test_batched_erasing_zeros_a_rectangle():
 def test_unknown_mode_lists_choices():
     with pytest.raises(ValueError, match="per_sample, batched, none"):
         AugmentConfig(mode="kornia")
+
+
+@pytest.mark.parametrize("kind", ["mixup", "cutmix"])
+def test_mix_says_how_it_mixed_each_face(kind):
+    torch.manual_seed(0)
+    mix = build_mix(AugmentConfig.from_dict({kind: 1.0}))
+    x = torch.rand(6, 1, 16, 16)
+    mixed, weights = mix(x.clone())
+    assert weights.shape == (6, 6) and torch.allclose(weights.sum(1), torch.ones(6))
+    # every mixed face is made of itself and one partner, in the proportions of its pixels
+    assert ((weights > 0).sum(1) <= 2).all()
+    for i in range(6):
+        parts = weights[i].nonzero().flatten().tolist()
+        if kind == "mixup":
+            assert torch.allclose(mixed[i], sum(weights[i, j] * x[j] for j in parts), atol=1e-6)
+        else:
+            from_each = [(mixed[i] == x[j]).float().mean().item() for j in parts]
+            assert from_each == pytest.approx([weights[i, j].item() for j in parts], abs=1e-6)
+    assert build_mix(AugmentConfig.from_dict({})) is None

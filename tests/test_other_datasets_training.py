@@ -15,7 +15,6 @@ from hydra import compose, initialize_config_dir
 
 from fer.data.datamodule import FaceBatches, FERDataModule
 from fer.data.splits import LabeledImages
-from fer.errors import ConfigError
 from fer.training.fit import train
 from fer.training.module import FERModule
 from tests.conftest import CONF_DIR, face_like
@@ -156,12 +155,20 @@ def test_crossentropy_loss_is_against_the_whole_distribution():
     assert module.loss(logits, targets) == pytest.approx(float(expected), rel=1e-5)
 
 
-def test_crossentropy_with_mixup_is_refused(tmp_path):
+def test_crossentropy_with_mixup_mixes_the_distributions(tmp_path):
     root = make_ferplus_faces(tmp_path / "ferplus")
-    cfg = make_cfg(root, tmp_path / "run", "data=ferplus", "data.label_mode=crossentropy", "loss.mixup=0.2",
+    cfg = make_cfg(root, tmp_path / "run", "data=ferplus", "data.label_mode=crossentropy", "data.augment.mixup=0.2",
                    "debug=fast_dev_run", *TINY, *FAST)
-    with pytest.raises(ConfigError, match="label_mode=probability"):
-        train(cfg)
+    assert train(cfg)["train/loss"] > 0
+    torch.manual_seed(0)
+    module = FERModule(model="fastcnn", model_kwargs={"width": 4}, class_names=["a", "b", "c"],
+                       augmentation={"mixup": 1.0})
+    seen = []
+    module.loss = lambda logits, target: seen.append(target) or logits.sum() * 0
+    y = torch.softmax(torch.randn(4, 3), 1)
+    module.training_step((torch.rand(4, 1, 48, 48), y), 0)
+    assert seen[0].shape == (4, 3) and torch.allclose(seen[0].sum(1), torch.ones(4))
+    assert not torch.allclose(seen[0], y)
 
 
 def test_datamodule_gives_the_data_classes_to_the_module(tmp_path):

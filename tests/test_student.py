@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import lightning as L
 import pytest
 import torch
+import torch.nn.functional as F
 from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
@@ -131,9 +132,11 @@ def test_student_run_starts_from_a_narrowed_teacher_and_learns_its_soft_labels(f
     student = load_model(next((out / "checkpoints").glob("best-*.ckpt")))
     assert student.model_kwargs["width"] == 4 and "init_from" not in FERModule.load_from_checkpoint(
         next((out / "checkpoints").glob("best-*.ckpt")), map_location="cpu", weights_only=True).hparams
-    with pytest.raises(ConfigError, match="mixup"):
-        train(make_cfg(folder_dataset, tmp_path / "mixed", "experiment=student", *TINY, f"init_from={teacher}",
-                       "model.kwargs.width=4", f"distill.teachers=[{teacher}]", "loss.mixup=0.2", *FAST))
+    # mixup on stored soft labels: they are mixed as the faces were
+    mixed = train(make_cfg(folder_dataset, tmp_path / "mixed", "experiment=student", *TINY, f"init_from={teacher}",
+                           "model.kwargs.width=4", f"distill.teachers=[{teacher}]", "data.augment.mixup=0.2",
+                           "trainer.max_epochs=1", *FAST))
+    assert mixed["train/kd"] >= 0.0
 
 
 def test_soft_labels_are_made_on_the_given_device_in_the_runs_precision():
@@ -156,3 +159,23 @@ def test_a_ddp_process_trains_on_the_device_listed_at_its_local_rank(monkeypatch
                            cluster_environment=LightningEnvironment())
     monkeypatch.setenv("LOCAL_RANK", "1")
     assert strategy.root_device == torch.device("cuda", 3)
+
+
+def test_offline_soft_labels_are_mixed_with_the_faces():
+    torch.manual_seed(0)
+    module = FERModule(model="fastcnn", model_kwargs={"width": 4}, augmentation={"mixup": 1.0})
+    teacher = Recorder(torch.randn(1, 7))
+    module.distiller = Distiller([teacher], alpha=1.0, temperature=1.0, offline=True)
+    module.distiller.soft_labels = torch.softmax(torch.randn(20, 7), 1)
+    index = torch.tensor([3, 7, 1, 19, 0, 5])
+    seen = {}
+    kd = module.distiller.kd_loss
+    module.distiller.kd_loss = lambda logits, x, idx, w: seen.update(w=w, logits=logits) or kd(logits, x, idx, w)
+    x, y = torch.rand(6, 1, 48, 48), torch.arange(6) % 7
+    with pytest.warns(UserWarning):  # self.log without a trainer
+        loss = module.training_step((x, y, index), 0)
+    w = seen["w"]
+    assert w is not None and not torch.equal(w, torch.eye(6)) and not teacher.seen  # offline: no teacher call
+    target = w @ module.distiller.soft_labels[index]
+    expected = F.kl_div(F.log_softmax(seen["logits"].float(), 1), target, reduction="batchmean")
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)

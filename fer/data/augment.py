@@ -4,8 +4,9 @@
   `per_sample`, a torchvision v2 pipeline applied to each uint8 image in the dataset, and `batched`, the
   same random affine + flip with per-sample parameters applied to a whole float batch with one
   `affine_grid`/`grid_sample` call, which keeps two CPU cores on the model instead;
-- mixup and cutmix (`build_mix`), which mix images and their class indices, so the training step applies
-  them where the labels are (fer.training.module).
+- mixup and cutmix (`build_mix`), which mix the images of a batch and say how (`BatchMix`), so the
+  training step mixes every target of its faces the same way: class indices, vote distributions, a
+  teacher's soft labels (fer.training.module, fer.training.distill).
 
 Every setting not given is conf/data/fer2013.yaml's (fer.data.shipped_conf).
 """
@@ -59,14 +60,29 @@ class AugmentConfig:
         return cls(**settings)
 
 
-def build_mix(cfg: AugmentConfig, num_classes: int) -> v2.RandomChoice | None:
+class BatchMix(nn.Module):
+    """Mixup or cutmix of a batch (torchvision's), returning the mixed images and a (B, B) matrix whose row
+    i holds the weight of each of the batch's faces in mixed face i. Targets of any kind are then mixed
+    exactly as the pixels were, as `weights @ targets` for (B, classes) targets: torchvision mixes the rows
+    of an identity matrix given as the labels with the same draw and pairing as the images."""
+
+    def __init__(self, ops: list[nn.Module]):
+        super().__init__()
+        self.choice = v2.RandomChoice(ops)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mixed, weights = self.choice(x, torch.eye(len(x), device=x.device))
+        return mixed, weights
+
+
+def build_mix(cfg: AugmentConfig) -> BatchMix | None:
     """Mixup and/or cutmix (one of them drawn per batch when both are on), or None when both are off."""
     ops: list[nn.Module] = []
     if cfg.mixup > 0:
-        ops.append(v2.MixUp(alpha=cfg.mixup, num_classes=num_classes))
+        ops.append(v2.MixUp(alpha=cfg.mixup))
     if cfg.cutmix > 0:
-        ops.append(v2.CutMix(alpha=cfg.cutmix, num_classes=num_classes))
-    return v2.RandomChoice(ops) if ops else None
+        ops.append(v2.CutMix(alpha=cfg.cutmix))
+    return BatchMix(ops) if ops else None
 
 
 def build_sample_transform(cfg: AugmentConfig) -> v2.Compose | None:

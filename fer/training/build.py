@@ -11,7 +11,6 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from fer.data.datamodule import FERDataModule
-from fer.errors import ConfigError
 from fer.training.checkpoint_io import WholeCheckpointIO
 from fer.training.finetune import FreezeBackbone
 from fer.training.module import FERModule
@@ -44,22 +43,11 @@ def build_datamodule(cfg: DictConfig) -> FERDataModule:
 
 def build_module(cfg: DictConfig, datamodule: FERDataModule) -> FERModule:
     settings = module_settings(cfg)
-    check_soft_targets(datamodule, settings["augmentation"])
     balanced = read_loss(settings["loss"]).class_weighting == "balanced"
     weights = datamodule.class_weights().tolist() if balanced else None
     # The class set (and so num_classes) is the data's, in its stable order, stored as plain strings.
     return FERModule(**settings, class_names=[str(c) for c in datamodule.class_names], class_weights=weights,
                      data=datamodule.description())
-
-
-def check_soft_targets(datamodule: FERDataModule, augmentation: dict[str, Any]) -> None:
-    """Mixup and cutmix mix class indices; FER+'s crossentropy mode trains on distributions instead."""
-    if datamodule.dataset == "ferplus" and datamodule.label_mode == "crossentropy":
-        mixing = [k for k in ("mixup", "cutmix") if (augmentation.get(k) or 0) > 0]
-        if mixing:
-            raise ConfigError(f"data.augment.{mixing[0]} mixes class indices, but data.label_mode=crossentropy "
-                              "trains on vote distributions; set data.augment.mixup=0 data.augment.cutmix=0, or use "
-                              "data.label_mode=probability (a class drawn from the votes each epoch) or majority")
 
 
 def finetune_callbacks(cfg: DictConfig) -> list[Any]:

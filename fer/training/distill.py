@@ -11,8 +11,8 @@ With `offline` the teachers instead score every training face once, unaugmented,
 labels, cached beside the data) and cost nothing per step. That is what makes an expensive teacher
 affordable on a CPU: twelve-crop (12 views) of a 0.5 GFLOP net would cost several student steps per
 batch online. The student's augmentation should then be mild (flips, small shifts), which a twelve-crop
-average is itself nearly invariant to; mixup and cutmix are refused, since the stored labels would not
-be mixed.
+average is itself nearly invariant to; with mixup or cutmix the stored labels of a batch's faces are
+mixed with the weights its faces were mixed with.
 
 The teachers are kept out of the student: they are held in a plain list (no registered submodule),
 so they are neither trained, nor moved by Lightning, nor saved into the student's checkpoint, and
@@ -114,8 +114,10 @@ class Distiller:
             log.info("soft labels of %d faces written to %s", len(faces), path)
         return self.soft_labels
 
-    def kd_loss(self, student_logits: torch.Tensor, x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
-        """T^2 * KL(teacher || student) on temperature-softened distributions, batch mean."""
+    def kd_loss(self, student_logits: torch.Tensor, x: torch.Tensor, index: torch.Tensor | None = None,
+                mix_weights: torch.Tensor | None = None) -> torch.Tensor:
+        """T^2 * KL(teacher || student) on temperature-softened distributions, batch mean. `mix_weights`
+        (B, B), when the batch was mixed, mixes the stored soft labels as its faces were mixed."""
         t = self.temperature
         log_p = F.log_softmax(student_logits.float() / t, dim=1)
         if self.offline:
@@ -123,17 +125,20 @@ class Distiller:
                 raise ConfigError("offline distillation needs soft labels (Distiller.label_faces) and the index "
                                   "of each training face in the batch")
             target = self.soft_labels[index.cpu()].to(log_p.device)
-        else:
+            if mix_weights is not None:
+                target = mix_weights.to(target) @ target
+        else:  # the teachers see the mixed batch itself
             target = self.teacher_probs(x)
         return F.kl_div(log_p, target, reduction="batchmean") * t * t
 
     def loss(self, module: nn.Module, x: torch.Tensor, logits: torch.Tensor, ce: torch.Tensor,
-             index: torch.Tensor | None = None) -> torch.Tensor:
+             index: torch.Tensor | None = None, mix_weights: torch.Tensor | None = None) -> torch.Tensor:
         """Combine the module's CE with the distillation term for the batch `x` the student saw
-        (`index`: the faces' positions in the training split, for offline soft labels)."""
+        (`index`: the faces' positions in the training split, for offline soft labels; `mix_weights`: how
+        mixup or cutmix mixed them)."""
         if self.alpha == 0.0:
             return ce
-        kd = self.kd_loss(logits, x, index)
+        kd = self.kd_loss(logits, x, index, mix_weights)
         if hasattr(module, "log"):
             module.log("train/kd", kd.detach(), on_step=False, on_epoch=True, batch_size=len(x))
         return (1.0 - self.alpha) * ce + self.alpha * kd
@@ -179,8 +184,5 @@ def files_digest(paths: Sequence[str]) -> str:
 def attach_distiller(module: nn.Module, cfg: Mapping[str, Any] | None) -> Distiller | None:
     """Set `module.distiller` from the config (None switches distillation off)."""
     distiller = build_distiller(cfg, module.hparams.class_names)
-    if distiller is not None and distiller.offline and getattr(module, "mix", None) is not None:
-        raise ConfigError("distill.offline=true cannot be combined with mixup or cutmix (the stored soft labels "
-                          "are not mixed): set data.augment.mixup=0 data.augment.cutmix=0, or distill.offline=false")
     module.distiller = distiller
     return distiller

@@ -6,8 +6,8 @@ only (names, numbers, lists), so `FERModule.load_from_checkpoint(path)` rebuilds
 Targets: a training batch's labels are class indices, or (FER+'s label_mode=crossentropy) a float
 (N, classes) distribution per face; the loss is then the cross-entropy against the whole distribution,
 -sum_k t_k log softmax(logits)_k (with the class weights w_k when balanced), and accuracy counts its most
-voted class. Label smoothing applies to both. Mixup and cutmix (data.augment, built by fer.data.augment) mix class indices only, so they are
-refused with distributions (fer.training.build); label_mode=probability draws class indices and keeps them.
+voted class. Label smoothing applies to both. Mixup and cutmix (data.augment, built by fer.data.augment) mix
+either kind of target with the weights they mixed the faces with.
 Checkpoints of the older flat hyperparameters (`model`, `model_kwargs`, `lr`, ... side by side) load too.
 """
 
@@ -115,7 +115,7 @@ class FERModule(L.LightningModule):
             self.net = self.net.to(memory_format=torch.channels_last)
         weight = torch.tensor(class_weights) if class_weights is not None else None
         self.register_buffer("class_weight", weight, persistent=False)
-        self.mix = build_mix(self.settings.augmentation, n)
+        self.mix = build_mix(self.settings.augmentation)
         self.metrics = torch.nn.ModuleDict(
             {
                 _key(s): MetricCollection(
@@ -140,13 +140,14 @@ class FERModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y, *index = batch  # the index of each face comes along for offline distillation
-        target = y
+        target, weights = y, None
         if self.mix is not None:
-            x, target = self.mix(x, y)
+            x, weights = self.mix(x)  # (B, B): how much of each face is in each mixed face
+            target = weights @ (y.float() if y.ndim == 2 else F.one_hot(y, len(self.hparams.class_names)).float())
         logits = self(x)
         loss = self.loss(logits, target)
         if self.distiller is not None:
-            loss = self.distiller.loss(self, x, logits, loss, index[0] if index else None)
+            loss = self.distiller.loss(self, x, logits, loss, index[0] if index else None, weights)
         if not finite_on_all_ranks(self._trainer, loss):  # _trainer: None when called outside a fit
             # Skip the update and stop: the best checkpoint so far stays intact.
             log.error("non-finite training loss (%s) at epoch %d step %d; stopping the run and keeping the best "
