@@ -4,13 +4,19 @@
 on first use, so `import fer` stays light.
 """
 
+from typing import TYPE_CHECKING
+
 from fer.constants import CLASSES, IMAGE_SIZE, NUM_CLASSES
+
+if TYPE_CHECKING:  # what __getattr__ returns, for type checkers
+    from fer.api.recognizer import Recognizer
+    from fer.corpus.run import analyze_corpus
 
 __all__ = ["CLASSES", "IMAGE_SIZE", "NUM_CLASSES", "Recognizer", "analyze_corpus"]
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name == "Recognizer":
         from fer.api.recognizer import Recognizer
 

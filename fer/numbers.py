@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
-from typing import Any
+from typing import Any, Literal, overload
 
 from fer.errors import ConfigError
 
@@ -23,6 +23,10 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+@overload
+def whole_number(value: Any, name: str, minimum: int, allow_none: Literal[False] = False) -> int: ...
+@overload
+def whole_number(value: Any, name: str, minimum: int, allow_none: bool) -> int | None: ...
 def whole_number(value: Any, name: str, minimum: int, allow_none: bool = False) -> int | None:
     """An int >= minimum (or None where allowed); bools, floats and numeric strings are not ints here."""
     if value is None and allow_none:
@@ -188,7 +192,7 @@ def read_record(record: type, given: Mapping[str, Any], where: str,
             raise unknown_setting(f"{where}.{key}", names)
     missing = [n for n in names if n not in given]
     values = {**{k: v for k, v in (defaults() if missing else {}).items() if k in names}, **given}
-    out = {}
+    out: dict[str, Any] = {}
     for f in fields(record):
         if f.name not in values:
             raise ConfigError(f"{where}.{f.name} is not set; give it, e.g. {where}.{f.name}=VALUE")

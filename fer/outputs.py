@@ -267,7 +267,7 @@ def atomic_open(path: str | Path, mode: str = "w", shared: bool = False, **kwarg
     pending.commit()
 
 
-def write_atomically(path: str | Path, data: bytes, shared: bool = False) -> None:
+def write_atomically(path: str | Path, data: bytes | memoryview, shared: bool = False) -> None:
     """Write bytes whole or not at all (see atomic_open)."""
     with atomic_open(path, "wb", shared) as f:
         f.write(data)

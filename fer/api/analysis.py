@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from fer.api.analysis_writer import AnalysisWriter
 from fer.api.rows import (  # noqa: F401 - AnalyzedFrame and the suffixes are part of this API
@@ -26,6 +26,9 @@ from fer.api.rows import (  # noqa: F401 - AnalyzedFrame and the suffixes are pa
 )
 from fer.errors import MissingExtraError
 from fer.outputs import check_destination
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class Analysis:
     def columns(self) -> list[str]:
         return columns(self.class_names)
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> pd.DataFrame:
         """The rows as a pandas DataFrame, columns in the CSV's order (pandas is not a dependency of ferkit)."""
         try:
             import pandas as pd

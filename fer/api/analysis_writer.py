@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from types import TracebackType
 
 from fer.api.rows import (
     CSV_SUFFIXES,
@@ -48,11 +50,12 @@ class AnalysisWriter:
     def __enter__(self) -> AnalysisWriter:
         return self
 
-    def __exit__(self, kind, error, traceback) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         if kind is not None:
             self.abandon()
 
-    def _write(self, write) -> None:
+    def _write(self, write: Callable[[], object]) -> None:
         try:
             write()
         except OSError as e:
@@ -80,7 +83,7 @@ class AnalysisWriter:
             if incomplete:
                 self._prepend_note(incomplete_note(self.source, frames_announced, frames_read))
             self.table.seal()
-            if self.timeline is not None:
+            if self.timeline is not None and self.plot_path is not None:  # a timeline is kept for a plot only
                 self.timeline.plot(self.plot_path, self.source, self.duration_s, **self.plot_args)
         except BaseException:
             self.table.discard()

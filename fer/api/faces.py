@@ -28,7 +28,8 @@ class Face:
     @classmethod
     def from_result(cls, face: FaceResult, class_names: list[str]) -> Face:
         probs = {c: float(p) for c, p in zip(class_names, face.probs, strict=True)}
-        return cls(tuple(int(v) for v in face.box), face.label, float(face.confidence), probs,
+        x, y, w, h = (int(v) for v in face.box)
+        return cls((x, y, w, h), face.label, float(face.confidence), probs,
                    int(face.track_id), face.crop)
 
     def to_dict(self, crop: bool = False, digits: int = 5) -> dict[str, Any]:

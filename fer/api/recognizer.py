@@ -27,6 +27,7 @@ from fer.api.settings import live_settings, webcam_part
 from fer.api.video_run import VideoRun
 from fer.errors import SourceError
 from fer.inference.build import build_pipeline
+from fer.inference.detectors import FaceDetector
 from fer.inference.frame_loop import process_frame
 from fer.inference.images import to_bgr
 from fer.inference.pipeline import FrameResult, LivePipeline
@@ -106,7 +107,7 @@ class Recognizer:
         return self._photos.class_names
 
     @property
-    def detector(self):
+    def detector(self) -> FaceDetector:
         return self._photos.detector
 
     @property

@@ -17,7 +17,7 @@ from fer.outputs import save_atomically
 class Timeline:
     def __init__(self, class_names: list[str]):
         self.class_names = list(class_names)
-        self.series: dict[int, array] = {}  # track id -> time, then one probability per class, per frame
+        self.series: dict[int, array[float]] = {}  # track id -> time, then one probability per class, per frame
 
     def add(self, frame: Any) -> None:
         """An AnalyzedFrame (anything with time_s and faces)."""
@@ -42,8 +42,10 @@ class Timeline:
         kept.sort()
         n = max(1, len(kept))
         fig, axes = plt.subplots(n, 1, figsize=(10, 2.4 * n + 0.6), sharex=True, squeeze=False)
-        colors = plt.get_cmap("tab10").colors
-        for ax, track in zip(axes[:, 0], kept or [None], strict=True):
+        palette = plt.get_cmap("tab10")  # a qualitative map: palette.N distinct colours
+        colors = [palette(i) for i in range(palette.N)]
+        panels: list[int | None] = [*kept] if kept else [None]  # None: the panel saying no face was tracked
+        for ax, track in zip(axes[:, 0], panels, strict=True):
             if track is None:
                 ax.text(0.5, 0.5, "no face was tracked", ha="center", va="center", transform=ax.transAxes)
             else:

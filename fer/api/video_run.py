@@ -7,12 +7,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from fer.api.faces import Face
 from fer.api.rows import AnalyzedFrame, incomplete_note
 from fer.inference.frame_loop import run_frames
 from fer.inference.pipeline import LivePipeline
-from fer.inference.sources import CaptureSource, FrameSource, Prefetch
+from fer.inference.sources import CaptureSource, Prefetch
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +24,9 @@ class VideoRun:
     announces)."""
 
     def __init__(self, pipeline: LivePipeline, source: CaptureSource, path: Path, max_frames: int | None = None,
-                 prefetch: bool = True, guard: AbstractContextManager | None = None):
+                 prefetch: bool = True, guard: AbstractContextManager[Any] | None = None):
         self.pipeline, self.path, self.max_frames, self.guard = pipeline, path, max_frames, guard
-        self.source: FrameSource = Prefetch(source) if prefetch else source
+        self.source: Prefetch | CaptureSource = Prefetch(source) if prefetch else source
         self.kept_of = source.kept_of
         self.fps = source.fps
         self.width = self.height = 0

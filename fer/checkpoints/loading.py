@@ -82,8 +82,8 @@ def read_weights_only(path: str | Path) -> dict[str, Any]:
     return obj
 
 
-def _spec(obj: dict[str, Any], path: Path) -> tuple[str, dict[str, Any], list[str], dict[str, torch.Tensor]]:
-    """(model name, kwargs, class names, network state_dict) from either format."""
+def _spec(obj: dict[str, Any], path: Path) -> tuple[str | None, dict[str, Any], list[str], dict[str, torch.Tensor]]:
+    """(model name, kwargs, class names, network state_dict) from either format (no name: None)."""
     if obj.get("format") == BUNDLE_FORMAT:
         state = _dequantize(obj["state_dict"], obj.get("quantized") or {})
         return obj["model"], dict(obj.get("model_kwargs") or {}), list(obj["class_names"]), state
@@ -97,7 +97,7 @@ def _spec(obj: dict[str, Any], path: Path) -> tuple[str, dict[str, Any], list[st
     return (*model_spec(hp), names, state)
 
 
-def model_spec(hparams: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def model_spec(hparams: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     """(model name, kwargs) of a training checkpoint's hyperparameters: grouped (`model: {name, kwargs,
     ...}`), or the older flat layout (`model: name, model_kwargs: {...}`)."""
     model = hparams.get("model")
@@ -124,7 +124,7 @@ def load_model(path: str | Path) -> LoadedModel:
 
 def _build(obj: dict[str, Any], path: Path) -> LoadedModel:
     name, kwargs, class_names, state = _spec(obj, path)
-    if name not in list_models():
+    if not isinstance(name, str) or name not in list_models():
         raise CheckpointError(f"{path} was trained with model {name!r}, which this version does not have "
                               f"(available: {', '.join(list_models())}).")
     if not class_names:

@@ -36,8 +36,9 @@ def onnx_bytes(loaded: LoadedModel) -> bytes:
     with warnings.catch_warnings():
         # The TorchScript exporter is the one that works offline (the dynamo one needs onnxscript).
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(net, (example,), buf, dynamo=False, opset_version=OPSET, input_names=[INPUT_NAME],
-                          output_names=[OUTPUT_NAME],
+        # The TorchScript exporter writes to a file-like object too; torch's annotation names paths only.
+        torch.onnx.export(net, (example,), buf,  # type: ignore[arg-type]
+                          dynamo=False, opset_version=OPSET, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
     return buf.getvalue()
 

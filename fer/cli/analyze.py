@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from fer.api.analysis_writer import AnalysisWriter
 from fer.api.recognizer import Recognizer
@@ -24,6 +24,7 @@ from fer.api.settings import check_webcam_config, live_settings
 from fer.cli.entrypoint import hydra_command
 from fer.corpus.listing import is_corpus_source
 from fer.corpus.run import CorpusRun, analyze_corpus, check_corpus_settings
+from fer.data.shipped_conf import resolved_dict
 from fer.errors import ConfigError, SourceError, require_extra
 from fer.inference.sources import check_readable_kind
 from fer.numbers import positive_number, whole_number
@@ -144,7 +145,7 @@ def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    settings = OmegaConf.to_container(cfg, resolve=True)
+    settings = resolved_dict(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     corpus = is_corpus(settings)
     try:

@@ -98,11 +98,12 @@ def parity(ckpt: str, out: Path, splits) -> dict:
     reference, candidate = open_backend(ckpt, "torch"), open_backend(out, "onnxruntime", threads=2)
     if splits is not None and len(splits.val):
         result = compare(reference, candidate, splits.val.images.numpy(), splits.val.labels.numpy())
-        result["faces_from"] = "PublicTest"
+        faces_from = "PublicTest"
     else:
         result = compare(reference, candidate, synthetic_faces(256))
-        result["faces_from"] = "synthetic (FER-2013 not found)"
-    return {k: (round(v, 7) if isinstance(v, float) else v) for k, v in result.items()}
+        faces_from = "synthetic (FER-2013 not found)"
+    rounded = {k: (round(v, 7) if isinstance(v, float) else v) for k, v in result.items()}
+    return {**rounded, "faces_from": faces_from}
 
 
 def export(args: argparse.Namespace) -> dict:

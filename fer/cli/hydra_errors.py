@@ -25,7 +25,7 @@ def explain(err: Exception, argv: list[str]) -> str:
     cause = err.__cause__
     if isinstance(cause, ConfigKeyError | ConfigAttributeError) and "not in struct" in str(cause.msg) \
             and cause.parent_node is not None:
-        return str(unknown_setting(cause.full_key, cause.parent_node.keys()))
+        return str(unknown_setting(str(cause.full_key), cause.parent_node.keys()))
     options = getattr(err, "options", None)
     missing = getattr(err, "missing_cfg_file", None)
     if options is not None and missing and "/" in missing:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from fer.cli.entrypoint import hydra_command
+from fer.data.shipped_conf import resolved_dict
 from fer.errors import ConfigError
 
 
@@ -31,7 +32,7 @@ def check_port(port: Any) -> int:
 
 @hydra_command("serve")
 def main(cfg: DictConfig) -> None:
-    settings = OmegaConf.to_container(cfg, resolve=True)
+    settings = resolved_dict(cfg)
     settings["port"] = check_port(settings["port"])  # before the service's imports: the mistake shows at once
     from fer.service.server import serve
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import sys
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from fer.cli.entrypoint import hydra_command
+from fer.data.shipped_conf import resolved_dict
 
 
 @hydra_command("webcam")
 def main(cfg: DictConfig) -> None:
     from fer.live.run import run
 
-    code = run(OmegaConf.to_container(cfg, resolve=True))
+    code = run(resolved_dict(cfg))
     if code:
         sys.exit(code)

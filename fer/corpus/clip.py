@@ -22,7 +22,7 @@ REPORT_EVERY = 25  # frames between two progress reports
 
 
 def analyze_clip(recognizer: Recognizer, clip: Clip, out: Path, fingerprint: str, sample_fps: float | None,
-                 max_frames: int | None, report: Callable[[int], None] = lambda frames: None) -> ClipRecord:
+                 max_frames: int | None, report: Callable[[int], object] = lambda frames: None) -> ClipRecord:
     """Analyse `clip` into OUT; `report(n)` hears of every n frames analysed. An OutputError (a full disk)
     is raised: it ends the run, where a bad clip ends only itself."""
     start = time.perf_counter()

@@ -76,7 +76,7 @@ def work(clip: Clip) -> ClipRecord:
 
 
 def run_clips(clips: list[Clip], job: CorpusJob, recognizer: Recognizer, settings: dict[str, Any], workers: int,
-              on_frames: Callable[[int], None]) -> Iterator[ClipRecord]:
+              on_frames: Callable[[int], object]) -> Iterator[ClipRecord]:
     """Each clip's record as it is done (in the order they finish)."""
     if workers <= 1 or len(clips) <= 1:
         for clip in clips:
@@ -88,7 +88,7 @@ def run_clips(clips: list[Clip], job: CorpusJob, recognizer: Recognizer, setting
 
 
 class Pool:
-    def __init__(self, workers: int, settings: dict[str, Any], job: CorpusJob, on_frames: Callable[[int], None]):
+    def __init__(self, workers: int, settings: dict[str, Any], job: CorpusJob, on_frames: Callable[[int], object]):
         self.workers, self.settings, self.job, self.on_frames = workers, settings, job, on_frames
         self.context = multiprocessing.get_context("spawn")
         self.reports = self.context.Queue()

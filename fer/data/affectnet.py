@@ -44,7 +44,7 @@ def crop_box(image: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray | 
 
 def read_split(path: Path, images_dir: Path) -> tuple[LabeledImages, Counter, list[tuple[Path, str]]]:
     """Faces of one CSV, the count of rows skipped per non-emotion label, and the unreadable files."""
-    faces, labels, not_emotion = [], [], Counter()
+    faces, labels, not_emotion = [], [], Counter[str]()
     skipped: list[tuple[Path, str]] = []
     with open(path, newline="") as f:
         reader = csv.DictReader(f)

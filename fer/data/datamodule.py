@@ -39,10 +39,11 @@ class FaceBatches(Dataset):
         self.targets = targets if data.targets is not None else "labels"
 
     def labels(self, idx: torch.Tensor) -> torch.Tensor:
-        if self.targets == "probability":
-            return torch.multinomial(self.data.targets[idx], 1).squeeze(1)
-        if self.targets == "crossentropy":
-            return self.data.targets[idx]
+        targets = self.data.targets  # None: no distributions, and self.targets is "labels"
+        if targets is not None and self.targets == "probability":
+            return torch.multinomial(targets[idx], 1).squeeze(1)
+        if targets is not None and self.targets == "crossentropy":
+            return targets[idx]
         return self.data.labels[idx]
 
     def __len__(self) -> int:
@@ -108,10 +109,7 @@ class FERDataModule(L.LightningDataModule):
         if self.splits is not None:
             return self.splits.class_names
         known = known_class_names(self.dataset)
-        if known is None:
-            self.setup()
-            return self.splits.class_names
-        return known
+        return self.loaded_splits().class_names if known is None else known
 
     @property
     def num_classes(self) -> int:
@@ -134,20 +132,24 @@ class FERDataModule(L.LightningDataModule):
         log.info("%s from %s\n%s", "FER-2013" if self.dataset == "fer2013" else self.dataset, splits.source,
                  splits.summary())
 
+    def loaded_splits(self) -> FERSplits:
+        """The splits, read on first use (setup)."""
+        self.setup()
+        assert self.splits is not None  # setup() sets them or raises
+        return self.splits
+
     def description(self) -> str:
         """The dataset and where it was read from, as a trained model's metadata records it."""
-        self.setup()
-        return describe(self.dataset, self.splits.source)
+        return describe(self.dataset, self.loaded_splits().source)
 
     def class_weights(self) -> torch.Tensor:
-        self.setup()
-        return balanced_class_weights(self.splits.train.labels, self.num_classes)
+        return balanced_class_weights(self.loaded_splits().train.labels, self.num_classes)
 
     def _loader(self, split: str, train: bool) -> DataLoader:
-        self.setup()
-        data = self.splits[split]
+        splits = self.loaded_splits()
+        data = splits[split]
         if len(data) == 0:
-            raise DataError(f"the {split} split is empty in {self.splits.source}")
+            raise DataError(f"the {split} split is empty in {splits.source}")
         transform = build_sample_transform(self.augment_cfg) if train else None
         size = self.batch_size if train else self.eval_batch_size
         # Under DDP each process loads its own share; outside a Trainer (eval, TTA) there is one process.

@@ -42,7 +42,7 @@ def val_note(fraction: float, seed: int, n_val: int, where: str) -> str:
 
 
 def splits_with_held_out_val(name: str, source: str, train: LabeledImages, test: LabeledImages, skipped: int,
-                             notes: list[str], class_names: list[str], fraction: float, seed: int) -> FERSplits:
+                             notes: list[str], class_names: tuple[str, ...], fraction: float, seed: int) -> FERSplits:
     """The splits of a dataset published with train and test only: val held out of train, and said so."""
     train, val = hold_out_val(train, fraction, seed)
     notes = [*notes, val_note(fraction, seed, len(val), f"{name} at {source}")]

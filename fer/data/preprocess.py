@@ -12,7 +12,7 @@ then one IEEE float32 division by 255, so numpy and torch inputs are bit-identic
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import cv2
 import numpy as np
@@ -43,6 +43,10 @@ def to_gray48(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+@overload
+def to_model_input(images: np.ndarray) -> np.ndarray: ...
+@overload
+def to_model_input(images: torch.Tensor) -> torch.Tensor: ...
 def to_model_input(images: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
     """uint8 images (N,48,48) or (N,1,48,48) -> float32 (N,1,48,48) scaled to [0, 1].
 

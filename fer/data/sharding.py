@@ -7,8 +7,16 @@ DistributedSampler injection does not understand, so the sharding is done here e
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
-from torch.utils.data import BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    Dataset,
+    DistributedSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+)
 
 
 class EpochBatchSampler(BatchSampler):
@@ -40,9 +48,12 @@ def batch_sampler(length: int, batch_size: int, train: bool, rank: int = 0, worl
     optimiser steps, which DDP's gradient all-reduce needs. Evaluation shards are not padded: ranks may run
     one batch more or less, and the epoch-end metric sync counts each face once.
     """
+    sampler: DistributedSampler[int] | StridedShard | RandomSampler | SequentialSampler
     if world_size > 1:
         if train:
-            sampler = DistributedSampler(range(length), num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+            # DistributedSampler reads only the length of its dataset, which torch types as a Dataset.
+            indices = cast(Dataset[int], range(length))
+            sampler = DistributedSampler(indices, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
         else:
             sampler = StridedShard(length, rank, world_size)
     else:

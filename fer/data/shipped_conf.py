@@ -8,17 +8,27 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
 
+def resolved_dict(node: Any) -> dict[str, Any]:
+    """A group of settings (a DictConfig) as plain dicts and lists, its interpolations resolved: what the
+    code that takes settings is given."""
+    settings = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(settings, dict), f"a group of settings, not a {type(settings).__name__}"
+    return cast(dict[str, Any], settings)  # OmegaConf types keys as any key kind; a group's keys are names
+
+
 def read_node(*parts: str) -> DictConfig:
-    return OmegaConf.create(files("fer.conf").joinpath(*parts).read_text(encoding="utf-8"))
+    node = OmegaConf.create(files("fer.conf").joinpath(*parts).read_text(encoding="utf-8"))
+    assert isinstance(node, DictConfig)  # every file of conf/ is a mapping
+    return node
 
 
 def has_option(group: str, option: str) -> bool:
-    return files("fer.conf").joinpath(group, f"{option}.yaml").is_file()
+    return (files("fer.conf") / group / f"{option}.yaml").is_file()
 
 
 def train_option(group: str) -> str:
@@ -34,7 +44,11 @@ def option_node(group: str, option: str) -> DictConfig:
     node = read_node(group, f"{option}.yaml")
     parents = [read_node(group, f"{entry}.yaml") for entry in node.pop("defaults", [])
                if isinstance(entry, str) and entry != "_self_"]
-    return OmegaConf.merge(*parents, node) if parents else node
+    if not parents:
+        return node
+    merged = OmegaConf.merge(*parents, node)
+    assert isinstance(merged, DictConfig)  # mappings merged into a mapping
+    return merged
 
 
 @cache
@@ -44,7 +58,8 @@ def _resolved(group: str, option: str) -> dict[str, Any]:
     top = read_node("train.yaml")
     top.pop("defaults", None)
     root = OmegaConf.merge(top, {"paths": read_node("paths", "default.yaml"), group: option_node(group, option)})
-    return OmegaConf.to_container(root[group], resolve=True)
+    assert isinstance(root, DictConfig)
+    return resolved_dict(root[group])
 
 
 def shipped_group(group: str, option: str | None = None) -> dict[str, Any]:
@@ -56,7 +71,7 @@ def train_setting(key: str) -> Any:
     """A setting conf/train.yaml holds itself, e.g. "finetune" (resolved; a fresh copy)."""
     top = read_node("train.yaml")
     top.pop("defaults", None)
-    return _copy(OmegaConf.to_container(top, resolve=True)[key])
+    return _copy(resolved_dict(top)[key])
 
 
 def data_settings(name: str | None = None) -> dict[str, Any]:

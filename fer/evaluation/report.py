@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def write_report(
     if history:
         figures["curves"] = curves_figure(history)
     for name, fig in figures.items():
-        save_atomically(out / f"{name}.png", lambda partial, fig=fig: fig.savefig(partial, dpi=110))
+        save_atomically(out / f"{name}.png", partial(fig.savefig, dpi=110))
         if tb_writer is not None:
             tb_writer.add_figure(f"report/{name}", fig)
         plt.close(fig)

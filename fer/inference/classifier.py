@@ -106,7 +106,7 @@ class TorchBackend:
         self.device = torch.device(device)
         # channels_last lets oneDNN pick its faster NHWC convolution kernels on CPU (docs/benchmarks.md).
         self.memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
-        self.net = loaded.net.to(self.device, memory_format=self.memory_format).eval()
+        self.net = loaded.net.to(self.device).to(memory_format=self.memory_format).eval()
 
     def logits(self, batch: np.ndarray | torch.Tensor) -> torch.Tensor:
         import torch

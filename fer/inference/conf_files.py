@@ -25,5 +25,5 @@ def detector_settings(name: str) -> dict[str, Any]:
     A detector registered in code without a file there gets just its name (its own defaults apply);
     `create_detector` refuses names nobody registered, listing the valid ones.
     """
-    path = files("fer.conf").joinpath("detector", f"{name}.yaml")
+    path = files("fer.conf") / "detector" / f"{name}.yaml"
     return load_conf("detector", f"{name}.yaml") if path.is_file() else {"name": name}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
@@ -62,7 +62,7 @@ def process_frame(pipeline: LivePipeline, image: np.ndarray, index: int | None =
 
 
 def run_frames(pipeline: LivePipeline, source: FrameSource, draw: Draw | None = None,
-               max_frames: int | None = None, guard: AbstractContextManager | None = None) -> Iterator[Step]:
+               max_frames: int | None = None, guard: AbstractContextManager | None = None) -> Generator[Step, None, None]:
     """Yield one Step per source frame. Photos reset the tracker between frames.
 
     The pipeline counts the frames it is given (a sampled video's kept frames are consecutive to it);

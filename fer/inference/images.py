@@ -172,7 +172,8 @@ def to_bgr(image: Any, max_pixels: int | None = None) -> np.ndarray:
         return from_array(image)
     if is_pil_image(image):
         if max_pixels is not None:  # a PIL image opened from a file is decoded only when converted
-            check_pixels(*image.size, "the PIL image", max_pixels)
+            width, height = image.size
+            check_pixels(width, height, "the PIL image", max_pixels)
         return from_pil(image)
     raise SourceError(f"cannot use a {type(image).__name__} as an image: pass a path, encoded bytes, "
                       "a numpy array (BGR or gray) or a PIL image")

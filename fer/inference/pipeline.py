@@ -168,6 +168,7 @@ class LivePipeline:
         """The last detection's faces, classified meanwhile on the worker: at the next detection (before
         its own faces), or earlier once ready for live frames, so at most one classification is in flight
         and the tracker sees detections in order. Only the wait for it counts as classify time."""
+        assert self._pending is not None  # called only while a classification is in flight
         (index, boxes, probs, crops), self._pending = self._pending, None
         self._classify(index, boxes, probs.result, crops, t)
 
@@ -183,6 +184,6 @@ class LivePipeline:
 
     def _face(self, track: Track, index: int) -> FaceResult:
         top = int(np.argmax(track.probs))
-        box = tuple(int(round(v)) for v in track.box)
-        return FaceResult(track.id, box, track.probs, track.raw_probs, self.class_names[top],
+        x, y, w, h = (int(round(v)) for v in track.box)
+        return FaceResult(track.id, (x, y, w, h), track.probs, track.raw_probs, self.class_names[top],
                           float(track.probs[top]), self._faces48.get(track.id), track.fresh(index))

@@ -68,7 +68,7 @@ class CaptureSource(FrameSource):
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0)
         self.fps = fps if 1 <= fps <= 240 else 30.0
         self.sample_fps = sample_fps if sample_fps and sample_fps < self.fps else None  # None: every frame
-        self._first = first
+        self._first: np.ndarray | None = first  # handed out once, by the first iteration
         # A file's container says how many frames it holds; a damaged file ends sooner (OpenCV just stops).
         announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "video" else 0
         self.frames_announced: int | None = announced if announced > 0 else None
@@ -93,7 +93,7 @@ class CaptureSource(FrameSource):
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
-        frame = self._first
+        frame: np.ndarray | None = self._first
         self._first = None
         while frame is not None:
             self.frames_read = index + 1

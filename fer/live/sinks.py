@@ -73,7 +73,8 @@ class VideoSink:
     and the partial file is removed. Only then does `commit()` rename it into place."""
 
     def __init__(self, path: Path, fps: float, queue_size: int = 4):
-        self.path, self.fps, self.writer = path, fps, None
+        self.path, self.fps = path, fps
+        self.writer: cv2.VideoWriter | None = None
         self.pending = PendingFile(path)
         self.partial = self.pending.path
         self.frames = 0
@@ -87,7 +88,7 @@ class VideoSink:
             raise self.error
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[self.path.suffix.lower()])
+            fourcc = cv2.VideoWriter.fourcc(*VIDEO_CODECS[self.path.suffix.lower()])
             h, w = canvas.shape[:2]
             self.writer = cv2.VideoWriter(str(self.partial), fourcc, self.fps, (w, h))
             if not self.writer.isOpened():
@@ -103,6 +104,7 @@ class VideoSink:
     def _encode(self) -> None:
         while (canvas := self.queue.get()) is not None:
             if self.error is None:  # after an error, keep draining so the caller never blocks
+                assert self.writer is not None  # opened before the thread started
                 try:
                     self.writer.write(canvas)
                 except cv2.error as e:
@@ -166,7 +168,8 @@ class ImageSink:
     """One annotated image per input, each written whole (partial name, then renamed) as soon as it is made."""
 
     def __init__(self, path: Path):
-        self.path, self.written = path, []
+        self.path = path
+        self.written: list[str] = []
 
     def target(self, name: str) -> Path:
         return self.path if self.path.suffix else self.path / annotated_name(name)

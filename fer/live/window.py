@@ -87,7 +87,9 @@ def run_window(pipeline: LivePipeline, source: FrameSource, style: RenderStyle =
         for step in run_frames(pipeline, source, partial(render, style=style), max_frames):
             if pacer is not None:
                 pacer.wait()  # keys pressed meanwhile wait in the window's queue for the waitKey below
-            cv2.imshow(WINDOW, step.canvas)
+            canvas = step.canvas
+            assert canvas is not None  # run_frames draws every frame it is given a draw function for
+            cv2.imshow(WINDOW, canvas)
             shown += 1
             paused = False
             while True:
@@ -100,7 +102,7 @@ def run_window(pipeline: LivePipeline, source: FrameSource, style: RenderStyle =
                     return shown  # window closed with the mouse
                 if action is Action.SCREENSHOT:
                     try:
-                        log.info("screenshot saved to %s", save_screenshot(step.canvas, screenshot_dir, shown))
+                        log.info("screenshot saved to %s", save_screenshot(canvas, screenshot_dir, shown))
                     except OutputError as e:  # a failed screenshot is reported; the live view goes on
                         log.error("screenshot not saved: %s", e)
                     if photo:

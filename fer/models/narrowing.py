@@ -17,8 +17,8 @@ from fer.errors import CheckpointError
 def _layers(net: nn.Module) -> tuple[list[tuple[nn.Conv2d, nn.BatchNorm2d]], nn.Linear]:
     """The (conv, bn) pairs in forward order and the final linear layer of a conv-BN-ReLU stack."""
     mods = list(net.modules())
-    pairs = [(m, mods[i + 1]) for i, m in enumerate(mods[:-1])
-             if isinstance(m, nn.Conv2d) and isinstance(mods[i + 1], nn.BatchNorm2d)]
+    pairs = [(m, after) for m, after in zip(mods[:-1], mods[1:], strict=True)
+             if isinstance(m, nn.Conv2d) and isinstance(after, nn.BatchNorm2d)]
     linears = [m for m in mods if isinstance(m, nn.Linear)]
     convs = [m for m in mods if isinstance(m, nn.Conv2d)]
     if not pairs or len(pairs) != len(convs) or len(linears) != 1:

@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Swagger UI and ReDoc for /docs and /redoc, served from here rather than a CDN so they work offline:
 # the files of the fastapi-offline package (MIT; Swagger UI itself Apache-2.0, ReDoc MIT).
-DOCS_DIR = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
+DOCS_SPEC = importlib.util.find_spec("fastapi_offline")
+assert DOCS_SPEC is not None and DOCS_SPEC.origin is not None, "fastapi-offline, a dependency of ferkit, is missing"
+DOCS_DIR = Path(DOCS_SPEC.origin).parent / "static"
 
 
 def create_app(settings: ServiceSettings | None = None, recognizer: Recognizer | None = None) -> FastAPI:
@@ -56,6 +58,8 @@ def create_app(settings: ServiceSettings | None = None, recognizer: Recognizer |
 
     app = FastAPI(title="fer", summary="Facial-expression recognition: photos, videos and live camera streams",
                   version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    openapi_url = app.openapi_url
+    assert openapi_url is not None  # the schema is served: both documentation pages read it
     app.state.settings = settings
     app.state.recognizer = recognizer
     app.state.open_streams = 0
@@ -66,14 +70,14 @@ def create_app(settings: ServiceSettings | None = None, recognizer: Recognizer |
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+        return get_swagger_ui_html(openapi_url=openapi_url, title=f"{app.title} API",
                                    swagger_js_url="/docs-static/swagger-ui-bundle.js",
                                    swagger_css_url="/docs-static/swagger-ui.css",
                                    swagger_favicon_url="/docs-static/favicon.png")
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} API",
+        return get_redoc_html(openapi_url=openapi_url, title=f"{app.title} API",
                               redoc_js_url="/docs-static/redoc.standalone.js",
                               redoc_favicon_url="/docs-static/favicon.png", with_google_fonts=False)
 

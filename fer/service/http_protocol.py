@@ -60,7 +60,7 @@ class HeadLimitedProtocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.conn = HeadLimitedConnection(self.max_head_bytes)
+        self.conn: HeadLimitedConnection = HeadLimitedConnection(self.max_head_bytes)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

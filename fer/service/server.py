@@ -24,12 +24,13 @@ def uvicorn_config(app: Any, cfg: dict[str, Any]) -> uvicorn.Config:
         # h11 (pure Python, always installed with uvicorn) even where httptools is: the limits on the request
         # head, its time and its size (whether it arrives whole or in pieces), are one small subclass of it.
         http=head_limited_protocol(server.header_timeout_s, server.max_head_bytes),
-        timeout_keep_alive=server.keep_alive_s,
+        # uvicorn waits these seconds with asyncio, fractions included; its annotations say int.
+        timeout_keep_alive=server.keep_alive_s,  # type: ignore[arg-type]
         # Frames a little over the limit get an error reply from the stream; far bigger ones (over twice
         # the limit) never reach memory: the WebSocket protocol closes the connection (1009).
         ws_max_size=2 * settings.max_frame_bytes,
         limit_concurrency=server.max_connections,
-        timeout_graceful_shutdown=server.shutdown_timeout_s,
+        timeout_graceful_shutdown=server.shutdown_timeout_s,  # type: ignore[arg-type]
     )
 
 

@@ -123,7 +123,7 @@ class ServiceSettings:
         for key in ("allowed_origins", "allowed_hosts"):
             if service.get(key) is None:
                 service.pop(key, None)
-        if "max_image_pixels" in (pipeline or {}):  # serve.yaml includes webcam.yaml, whose limit this is
+        if pipeline and "max_image_pixels" in pipeline:  # serve.yaml includes webcam.yaml, whose limit this is
             service.setdefault("max_image_pixels", pipeline["max_image_pixels"])
         return cls(**service, pipeline=dict(pipeline or {}))
 

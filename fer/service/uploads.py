@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -21,6 +21,9 @@ from starlette.requests import ClientDisconnect, Request
 
 from fer.service.errors import RequestError, too_large
 from fer.service.storage import cannot_store
+
+if TYPE_CHECKING:  # python-multipart declares its callbacks' names for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 FIELD = b"file"
 OVERHEAD = 64 * 1024  # multipart boundaries, part headers and small fields on top of the file itself
@@ -50,7 +53,7 @@ class UploadParts:
         self.size = 0
         self.ended = False  # the closing boundary was read
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {"on_part_begin": self.part_begin, "on_header_field": self.header_field,
                 "on_header_value": self.header_value, "on_header_end": self.header_end,
                 "on_headers_finished": self.headers_finished, "on_part_data": self.part_data,
@@ -95,10 +98,12 @@ class UploadParts:
         self.size += end - start
         if self.size > self.limit:
             raise too_large(f"the {self.what}", self.limit)
+        assert self.file is not None  # opened where the part began, before `writing` was set
         self.file.write(data[start:end])
 
     def part_end(self) -> None:
         if self.writing:
+            assert self.file is not None
             self.file.close()  # a full disk can show only now, when the last bytes are flushed
             self.writing = False
 

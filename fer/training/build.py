@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from fer.data.datamodule import FERDataModule
+from fer.data.shipped_conf import resolved_dict
 from fer.training.checkpoint_io import WholeCheckpointIO
 from fer.training.finetune import FreezeBackbone
 from fer.training.module import FERModule
@@ -29,7 +30,7 @@ def module_settings(cfg: DictConfig) -> dict[str, Any]:
     groups (the class weighting is the loss group's, applied here from the data)."""
     def group(name: str) -> dict[str, Any]:
         node = OmegaConf.select(cfg, name)
-        return OmegaConf.to_container(node, resolve=True) if node is not None else {}
+        return resolved_dict(node) if node is not None else {}
 
     model = group("model")
     model["channels_last"] = bool(model.get("channels_last", False))  # `auto` is resolved before the fit
@@ -38,7 +39,7 @@ def module_settings(cfg: DictConfig) -> dict[str, Any]:
 
 
 def build_datamodule(cfg: DictConfig) -> FERDataModule:
-    return FERDataModule.from_settings(OmegaConf.to_container(cfg.data, resolve=True))
+    return FERDataModule.from_settings(resolved_dict(cfg.data))
 
 
 def build_module(cfg: DictConfig, datamodule: FERDataModule) -> FERModule:
@@ -51,7 +52,7 @@ def build_module(cfg: DictConfig, datamodule: FERDataModule) -> FERModule:
 
 
 def finetune_callbacks(cfg: DictConfig) -> list[Any]:
-    given = OmegaConf.to_container(cfg.finetune, resolve=True) if cfg.get("finetune") else {}
+    given = resolved_dict(cfg.finetune) if cfg.get("finetune") else {}
     freeze = read_finetune(given).freeze_epochs
     return [FreezeBackbone(freeze)] if freeze else []
 

@@ -27,7 +27,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +39,9 @@ from fer.data.preprocess import model_input_batches
 from fer.data.splits import LabeledImages
 from fer.errors import CheckpointError, ConfigError
 from fer.evaluation.scoring import TTA_ALIASES, predict_probs, tta_mode
+
+if TYPE_CHECKING:
+    from fer.training.module import FERModule
 
 log = logging.getLogger(__name__)
 # Soft-label caches written before a mode was renamed are keyed by its old name; keying by it still keeps them valid.
@@ -66,7 +69,7 @@ class Distiller:
     def _to(self, device: torch.device) -> None:
         if device != self._device:
             # NHWC: faster than NCHW for these nets on CPUs too (docs/benchmarks.md)
-            self.teachers = [t.to(device, memory_format=torch.channels_last).eval() for t in self.teachers]
+            self.teachers = [t.to(device).to(memory_format=torch.channels_last).eval() for t in self.teachers]
             self._device = device
 
     def teacher_probs(self, x: torch.Tensor) -> torch.Tensor:
@@ -139,8 +142,9 @@ class Distiller:
         if self.alpha == 0.0:
             return ce
         kd = self.kd_loss(logits, x, index, mix_weights)
-        if hasattr(module, "log"):
-            module.log("train/kd", kd.detach(), on_step=False, on_epoch=True, batch_size=len(x))
+        log_metric = getattr(module, "log", None)  # a LightningModule's; a plain nn.Module has none
+        if log_metric is not None:
+            log_metric("train/kd", kd.detach(), on_step=False, on_epoch=True, batch_size=len(x))
         return (1.0 - self.alpha) * ce + self.alpha * kd
 
 
@@ -181,8 +185,8 @@ def files_digest(paths: Sequence[str]) -> str:
     return h.hexdigest()[:16]
 
 
-def attach_distiller(module: nn.Module, cfg: Mapping[str, Any] | None) -> Distiller | None:
+def attach_distiller(module: FERModule, cfg: Mapping[str, Any] | None) -> Distiller | None:
     """Set `module.distiller` from the config (None switches distillation off)."""
-    distiller = build_distiller(cfg, module.hparams.class_names)
+    distiller = build_distiller(cfg, module.hparams["class_names"])
     module.distiller = distiller
     return distiller

@@ -11,9 +11,10 @@ import time
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from fer.data.datamodule import FERDataModule
+from fer.data.shipped_conf import resolved_dict
 from fer.training.budget.plan import BudgetPlan, plan_budget, with_plan
 from fer.training.build import (
     build_datamodule,
@@ -55,7 +56,7 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
     if cfg.get("init_from"):
-        init_from(module.net, cfg.init_from, module.hparams.class_names)
+        init_from(module.net, cfg.init_from, module.hparams["class_names"])
     distiller = attach_distiller(module, cfg.get("distill"))
     callbacks = (instantiate_group(cfg.get("callbacks")) + ([DeadlineGuard(plan)] if plan else [])
                  + finetune_callbacks(cfg))
@@ -66,7 +67,7 @@ def train(cfg: DictConfig, command: str = "") -> dict[str, float]:
         label_training_faces(distiller, datamodule, hardware.precision, trainer.strategy.root_device)
     run_meta = {**hardware.summary(), **({"budget": plan.summary()} if plan else {})}
     for lg in trainer.loggers:
-        lg.log_hyperparams(flatten({**OmegaConf.to_container(cfg, resolve=True), **run_meta}))
+        lg.log_hyperparams(flatten({**resolved_dict(cfg), **run_meta}))
     # 4. Fit.
     history = find(callbacks, MetricHistory)
     started = time.perf_counter()
@@ -114,11 +115,11 @@ def label_training_faces(distiller: Distiller, datamodule: FERDataModule, precis
                          device: torch.device) -> None:
     """Offline distillation: the teachers' soft labels for every training face, before the fit starts,
     on the device and in the mixed precision the run trains with."""
-    datamodule.setup()
+    train = datamodule.loaded_splits().train
     datamodule.train_index = True
     started = time.perf_counter()
     autocast = torch.bfloat16 if precision.startswith("bf16") else torch.float16 if precision.startswith("16") else None
-    distiller.label_faces(datamodule.splits.train, datamodule.cache_dir, datamodule.eval_batch_size,
+    distiller.label_faces(train, datamodule.cache_dir, datamodule.eval_batch_size,
                           autocast=autocast, device=device)
     log.info("offline distillation: soft labels (%s) for %d training faces in %.0f s", distiller.teacher_tta,
-             len(datamodule.splits.train), time.perf_counter() - started)
+             len(train), time.perf_counter() - started)

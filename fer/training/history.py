@@ -27,7 +27,8 @@ class MetricHistory(L.Callback):
         self.time_before_fit = self.rows[-1].get("time_s", 0.0) if self.rows else 0.0
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or trainer.fast_dev_run:
+        # fast_dev_run is set on the Trainer by Lightning's setup, outside the class, so its type omits it.
+        if trainer.sanity_checking or trainer.fast_dev_run:  # type: ignore[attr-defined]
             return
         metrics = trainer.callback_metrics
         row: dict[str, Any] = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import lightning as L
 import torch
@@ -61,12 +61,21 @@ class ModuleSettings:
         return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
 
 
+class DistillationLoss(Protocol):
+    """What a training step asks of the distiller attached to it (fer.training.distill.Distiller)."""
+
+    def loss(self, module: torch.nn.Module, x: torch.Tensor, logits: torch.Tensor, ce: torch.Tensor,
+             index: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
 def _key(stage: str) -> str:
     # ModuleDict keys may not shadow nn.Module attributes such as `train`.
     return f"{stage}_"
 
 
 class FERModule(L.LightningModule):
+    class_weight: torch.Tensor | None  # a buffer, registered in __init__
+
     def __init__(
         self,
         model: dict[str, Any] | str | None = None,
@@ -91,7 +100,7 @@ class FERModule(L.LightningModule):
         if isinstance(model, str) or flat:
             if flat and not isinstance(model, str | None):
                 raise ConfigError(f"FERModule takes grouped settings or the older flat ones, not both: {sorted(flat)}")
-            groups = groups_of_flat(model or read_model(None).name, flat)
+            groups = groups_of_flat(model if isinstance(model, str) and model else read_model(None).name, flat)
             model, optim, loss, augmentation, finetune = (
                 {**groups[g], **(given or {})} for g, given in
                 (("model", None), ("optim", optim), ("loss", loss), ("augmentation", augmentation),
@@ -126,7 +135,7 @@ class FERModule(L.LightningModule):
             }
         )
         # Set by fer.training.distill.attach_distiller; a plain object, so its teachers are never saved.
-        self.distiller = None
+        self.distiller: DistillationLoss | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.settings.model.channels_last:
@@ -175,13 +184,15 @@ class FERModule(L.LightningModule):
 
     def _update_metrics(self, stage: str, logits: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
         preds = logits.detach().argmax(1)
-        self.metrics[_key(stage)].update(preds, y)
+        metrics = self.metrics[_key(stage)]
+        assert isinstance(metrics, MetricCollection)  # what __init__ put in the ModuleDict
+        metrics.update(preds, y)
         on_step = stage == "train"
         # Validation and test losses are averaged over every rank's faces (torchmetrics syncs acc/f1 itself);
         # the training loss stays per rank, which spares an all-reduce on every step.
         self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=len(y),
                  sync_dist=not on_step)
-        self.log_dict(self.metrics[_key(stage)], on_step=False, on_epoch=True, prog_bar=stage != "train",
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train",
                       batch_size=len(y))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -192,6 +203,7 @@ class FERModule(L.LightningModule):
     def configure_optimizers(self):
         h = self.settings.optim
         params = self._parameter_groups()
+        opt: torch.optim.Optimizer
         if h.optimizer == "adam":
             opt = torch.optim.Adam(params, lr=h.lr, weight_decay=h.weight_decay)
         elif h.optimizer == "adamw":
@@ -201,12 +213,16 @@ class FERModule(L.LightningModule):
         if h.scheduler == "none":
             return opt
         if h.scheduler == "plateau":
-            mode = "min" if h.plateau_monitor.endswith("loss") else "max"
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            mode: Literal["min", "max"] = "min" if h.plateau_monitor.endswith("loss") else "max"
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 opt, mode=mode, factor=h.plateau_factor, patience=h.plateau_patience, min_lr=h.min_lr
             )
-            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": h.plateau_monitor}}
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": plateau, "monitor": h.plateau_monitor}}
         total = self.trainer.estimated_stepping_batches
+        if not isinstance(total, int):  # Lightning's infinity, for a run with neither max_epochs nor max_steps
+            raise ConfigError(f"optim.scheduler={h.scheduler} plans a fixed number of steps; give "
+                              "trainer.max_epochs or trainer.max_steps")
+        sched: torch.optim.lr_scheduler.LRScheduler
         if h.scheduler == "onecycle":
             sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in opt.param_groups],
                                                         total_steps=total, pct_start=h.warmup_pct)

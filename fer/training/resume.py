@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from fer.checkpoints.loading import model_spec, read_weights_only
+from fer.data.shipped_conf import resolved_dict
 from fer.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def check_resume(cfg: DictConfig) -> None:
         raise CheckpointError(f"ckpt_path={path} is not a training checkpoint (no optimizer and loop state; a "
                               "bundle cannot be resumed). Resume from <run>/checkpoints/last.ckpt.")
     run = run_folder(path)
-    model = OmegaConf.to_container(cfg.model, resolve=True)
+    model = resolved_dict(cfg.model)
     saved = model_spec(hp)
     wanted = (model.get("name"), dict(model.get("kwargs") or {}))
     if saved != wanted:

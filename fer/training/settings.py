@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import partial
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
-from fer.data.shipped_conf import has_option, shipped_group, train_setting
+from fer.data.shipped_conf import has_option, resolved_dict, shipped_group, train_setting
 from fer.errors import ConfigError
 from fer.numbers import fraction, one_of, positive_number, read_record, unknown_setting, whole_number
 
@@ -160,8 +160,8 @@ def check_settings(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first unknown key or malformed value of the groups a run reads before
     it builds anything (the data group is checked as its datamodule is built, fer.data.datamodule; the
     budget group as it is planned, fer.training.budget.plan)."""
-    def group(name: str) -> dict:
-        return OmegaConf.to_container(cfg[name], resolve=True) if cfg.get(name) is not None else {}
+    def group(name: str) -> dict[str, Any]:
+        return resolved_dict(cfg[name]) if cfg.get(name) is not None else {}
 
     read_model(group("model"))
     read_optim(group("optim"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 import cv2
+import cv2.data  # the cascades' folder (the stubs of cv2 do not name this submodule)
 import numpy as np
 
 from fer.errors import ConfigError, DetectorError

@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
 from fer.data.augment import AugmentConfig
+from fer.data.shipped_conf import resolved_dict
 from fer.errors import ConfigError
 from fer.numbers import positive_number, whole_number
 from fer.training.budget.timing import Throughput, measure
@@ -131,8 +132,7 @@ class ModelSizes:
 
 def read_sizes(cfg: DictConfig) -> ModelSizes:
     b = cfg.budget
-    sizes = [dict(OmegaConf.to_container(k, resolve=True)) for k in b.sizes] or \
-        [dict(OmegaConf.to_container(cfg.model.kwargs, resolve=True))]
+    sizes = [resolved_dict(k) for k in b.sizes] or [resolved_dict(cfg.model.kwargs)]
     augment = [size.pop("augment", None) for size in sizes]
     for extra in filter(None, augment):  # a misspelt key fails now, not after the warm-up
         AugmentConfig.from_dict(extra, where="budget.sizes augment")
@@ -214,17 +214,17 @@ def plan_budget(cfg: DictConfig, called_at: float | None = None) -> BudgetPlan:
     chosen = measured.get(idx, measured[first])
     reserve = reserve_after(chosen)
     epoch_s = estimated_epoch_s(sizes, measured, first, float(b.width_exponent))[idx]
-    epochs, epoch_s, batches, max_steps = size_schedule(seconds_left(reserve), epoch_s, chosen, int(b.max_epochs),
-                                                        len(datamodule.train_dataloader()))
+    epochs, epoch_s, train_batches, max_steps = size_schedule(seconds_left(reserve), epoch_s, chosen,
+                                                              int(b.max_epochs), len(datamodule.train_dataloader()))
     augment = sizes.augment[idx]
-    plan = BudgetPlan(budget_s, started_at, sizes.kwargs[idx], epochs, epoch_s, reserve, train_batches=batches,
+    plan = BudgetPlan(budget_s, started_at, sizes.kwargs[idx], epochs, epoch_s, reserve, train_batches=train_batches,
                       max_steps=max_steps, val_s=chosen.val_pass_s, epoch_overhead_s=chosen.epoch_overhead_s,
-                      augment={**OmegaConf.to_container(cfg.data.augment, resolve=True), **augment} if augment
+                      augment={**resolved_dict(cfg.data.augment), **augment} if augment
                       else None,
                       measured=[asdict(t) for t in measured.values()])
     log.info("budget %.1f min: %.0f s used before training; model %s, %d epoch(s) of ~%.1f s%s, %.0f s kept for "
              "test and report", float(b.minutes), time.time() - started_at, plan.model_kwargs, epochs, epoch_s,
-             f" ({batches} batches only)" if batches else f" (the last one ends at step {max_steps})"
+             f" ({train_batches} batches only)" if train_batches else f" (the last one ends at step {max_steps})"
              if max_steps else "", reserve)
     return plan
 
