@@ -88,7 +88,8 @@ class VideoSink:
             raise self.error
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fourcc = cv2.VideoWriter.fourcc(*VIDEO_CODECS[self.path.suffix.lower()])
+            # The module function, not VideoWriter.fourcc, which OpenCV's stubs name instead: tests replace the class.
+            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[self.path.suffix.lower()])  # type: ignore[attr-defined]
             h, w = canvas.shape[:2]
             self.writer = cv2.VideoWriter(str(self.partial), fourcc, self.fps, (w, h))
             if not self.writer.isOpened():
