@@ -65,7 +65,7 @@ class DistillationLoss(Protocol):
     """What a training step asks of the distiller attached to it (fer.training.distill.Distiller)."""
 
     def loss(self, module: torch.nn.Module, x: torch.Tensor, logits: torch.Tensor, ce: torch.Tensor,
-             index: torch.Tensor | None = None) -> torch.Tensor: ...
+             index: torch.Tensor | None = None, mix_weights: torch.Tensor | None = None) -> torch.Tensor: ...
 
 
 def _key(stage: str) -> str:
@@ -152,7 +152,7 @@ class FERModule(L.LightningModule):
         target, weights = y, None
         if self.mix is not None:
             x, weights = self.mix(x)  # (B, B): how much of each face is in each mixed face
-            target = weights @ (y.float() if y.ndim == 2 else F.one_hot(y, len(self.hparams.class_names)).float())
+            target = weights @ (y.float() if y.ndim == 2 else F.one_hot(y, len(self.hparams["class_names"])).float())
         logits = self(x)
         loss = self.loss(logits, target)
         if self.distiller is not None:
