@@ -143,7 +143,7 @@ def test_soft_labels_are_made_on_the_given_device_in_the_runs_precision():
     calls = []
     distiller = SimpleNamespace(teacher_tta="twelvecrop",
                                 label_faces=lambda faces, cache, bs, autocast, device: calls.append((autocast, device)))
-    datamodule = SimpleNamespace(setup=lambda: None, train_index=False, splits=SimpleNamespace(train=[0, 1]),
+    datamodule = SimpleNamespace(loaded_splits=lambda: SimpleNamespace(train=[0, 1]), train_index=False,
                                  cache_dir=None, eval_batch_size=4)
     for precision, device in [("16-mixed", "cuda:3"), ("bf16-mixed", "cpu"), ("32-true", "cpu")]:
         label_training_faces(distiller, datamodule, precision, torch.device(device))

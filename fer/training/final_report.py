@@ -36,9 +36,7 @@ def write_final_report(cfg: DictConfig, module: FERModule, datamodule: FERDataMo
                       trainer: L.Trainer, command: str, run_meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """Score the best checkpoint on the test split through the one evaluation path and write the report."""
     out_dir = Path(cfg.paths.output_dir)
-    datamodule.setup()
-    splits = datamodule.splits
-    assert splits is not None  # setup() reads them or raises
+    splits = datamodule.loaded_splits()
     model = scored_model(module, best_path)
     probs, targets = evaluate_split([model], splits.test, batch_size=datamodule.eval_batch_size,
                                     data_classes=datamodule.class_names)

@@ -115,9 +115,7 @@ def label_training_faces(distiller: Distiller, datamodule: FERDataModule, precis
                          device: torch.device) -> None:
     """Offline distillation: the teachers' soft labels for every training face, before the fit starts,
     on the device and in the mixed precision the run trains with."""
-    datamodule.setup()
-    assert datamodule.splits is not None  # setup() reads them or raises
-    train = datamodule.splits.train
+    train = datamodule.loaded_splits().train
     datamodule.train_index = True
     started = time.perf_counter()
     autocast = torch.bfloat16 if precision.startswith("bf16") else torch.float16 if precision.startswith("16") else None
