@@ -40,11 +40,13 @@ import torch
 
 from bench.common import ROOT, cpu_flags, cpu_name, publish
 from fer.api.settings import live_settings
+from fer.inference.backends import onnxruntime_available
 from fer.inference.build import build_classifier, build_pipeline
-from fer.inference.classifier import EmotionClassifier, classifier_threads, onnxruntime_available
+from fer.inference.classifier import EmotionClassifier, classifier_threads
 from fer.inference.frame_loop import run_frames
 from fer.inference.pipeline import LivePipeline
-from fer.inference.sources import Prefetch, open_source, open_video
+from fer.inference.prefetch import Prefetch
+from fer.inference.sources import open_source, open_video
 from fer.live.render import render
 
 MEDIA = Path(os.environ.get("FER_MEDIA", ROOT.parent / "shared" / "media"))

@@ -31,7 +31,7 @@ from fer.checkpoints.onnx_metadata import INPUT_NAME, OUTPUT_NAME
 from fer.data.load import load_split
 from fer.data.preprocess import model_input_batches
 from fer.evaluation.scoring import MAX_FORWARD, five_crops
-from fer.inference.classifier import OnnxRuntimeBackend
+from fer.inference.backends import OnnxRuntimeBackend
 
 HEADING = "## Test-time views"
 # name -> the view kinds it averages; the first row is what `tta=twelvecrop` computes

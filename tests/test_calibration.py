@@ -67,7 +67,7 @@ def test_the_default_model_stays_well_calibrated_on_publictest(real_fer_root, re
     from fer.checkpoints import bundled_model_path
     from fer.data.load import load_split
     from fer.evaluation.scoring import evaluate_split
-    from fer.inference.classifier import open_backend
+    from fer.inference.backends import open_backend
 
     faces = load_split(real_fer_root, "val", real_cache).faces
     if len(faces) != 3_589:

@@ -121,7 +121,7 @@ def one_line(err: FERError) -> str:
 
 
 def test_the_torch_backend_names_the_extra(without_pytorch):
-    from fer.inference.classifier import resolve_backend
+    from fer.inference.backends import resolve_backend
 
     with pytest.raises(MissingExtraError) as e:
         resolve_backend("torch")

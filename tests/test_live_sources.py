@@ -6,7 +6,8 @@ import pytest
 from live_helpers import synthetic_frame, write_video
 
 from fer.errors import SourceError
-from fer.inference.sources import Prefetch, open_camera, open_source
+from fer.inference.prefetch import Prefetch
+from fer.inference.sources import open_camera, open_source
 
 
 class FakeCapture:

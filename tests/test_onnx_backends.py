@@ -17,13 +17,8 @@ from fer.checkpoints import check_output, export_onnx, load_model, read_onnx_met
 from fer.constants import CLASSES
 from fer.data.synthetic import synthetic_faces
 from fer.errors import CheckpointError, ConfigError, OutputError
-from fer.inference.classifier import (
-    EmotionClassifier,
-    OnnxRuntimeBackend,
-    TorchBackend,
-    open_backend,
-    resolve_backend,
-)
+from fer.inference.backends import OnnxRuntimeBackend, TorchBackend, open_backend, resolve_backend
+from fer.inference.classifier import EmotionClassifier
 from fer.inference.parity import compare
 from fer.training.module import FERModule
 

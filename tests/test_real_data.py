@@ -42,7 +42,7 @@ def test_every_shipped_model_file_scores_what_its_sidecar_records(real_fer_root,
     from fer.constants import CLASSES
     from fer.evaluation.classification import classification_table
     from fer.evaluation.scoring import evaluate_split
-    from fer.inference.classifier import open_backend
+    from fer.inference.backends import open_backend
 
     val = load_fer2013(real_fer_root, real_cache).val
     if len(val) != 3_589:

@@ -13,7 +13,8 @@ from fer.api.faces import Face
 from fer.api.rows import AnalyzedFrame, incomplete_note
 from fer.inference.frame_loop import run_frames
 from fer.inference.pipeline import LivePipeline
-from fer.inference.sources import CaptureSource, Prefetch
+from fer.inference.prefetch import Prefetch
+from fer.inference.sources import CaptureSource
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ def checkpoint_paths(ckpt: Any, backend: str) -> list[str]:
 
 def open_models(paths: list[str], backend: str, device: str, threads: int) -> list:
     if backend == "onnxruntime":  # .onnx files directly; checkpoints exported in memory
-        from fer.inference.classifier import open_backend
+        from fer.inference.backends import open_backend
 
         # Scoring owns the cores: spinning threads keep ONNX Runtime's parallel sections hot.
         return [open_backend(p, "onnxruntime", threads=threads, spin=True) for p in paths]
@@ -113,7 +113,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     and return it."""
     from fer.evaluation.report import write_report
     from fer.evaluation.scoring import evaluate_split, tta_mode
-    from fer.inference.classifier import classifier_threads, resolve_backend
+    from fer.inference.backends import resolve_backend
+    from fer.inference.classifier import classifier_threads
 
     tta = tta_mode(cfg.tta)  # checked before any model loads; an old name is reported by its new one
     device = pick_device(cfg.device)

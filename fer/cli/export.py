@@ -92,7 +92,7 @@ def calibration_faces(splits, n: int):
 def parity(ckpt: str, out: Path, splits) -> dict:
 
     from fer.data.synthetic import synthetic_faces
-    from fer.inference.classifier import open_backend
+    from fer.inference.backends import open_backend
     from fer.inference.parity import compare
 
     reference, candidate = open_backend(ckpt, "torch"), open_backend(out, "onnxruntime", threads=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fer.data.preprocess import to_model_input
-from fer.inference.classifier import ClassifierBackend
+from fer.inference.backends import ClassifierBackend
 
 
 def batch_probs(backend: ClassifierBackend, faces: np.ndarray, batch: int = 512) -> np.ndarray:

@@ -14,7 +14,8 @@ from typing import Any
 from fer.api.settings import check_webcam_config, with_webcam_defaults
 from fer.errors import ConfigError
 from fer.inference.build import build_pipeline
-from fer.inference.sources import Prefetch, open_source
+from fer.inference.prefetch import Prefetch
+from fer.inference.sources import open_source
 from fer.live.render import RenderStyle
 from fer.signals import exit_code, interrupt_on_signals
 
