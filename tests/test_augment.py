@@ -71,6 +71,32 @@ def test_batched_erasing_zeros_a_rectangle():
     assert (zeros > 0.01).all() and (zeros < 0.4).all()
 
 
+def test_batched_crop_is_a_window_at_the_images_own_scale():
+    """On a ramp image bilinear sampling is exact: a crop keeps the ramp's slope (no zoom) and its start
+    within the offsets that keep the window inside the face (no padding)."""
+    cfg = AugmentConfig(mode="batched", degrees=0, translate=0, scale=0, hflip=0, erasing=0, crop=40)
+    ramp = torch.arange(48, dtype=torch.float32)
+    x = torch.stack([ramp.expand(48, 48), ramp.view(48, 1).expand(48, 48)]).unsqueeze(0).repeat(64, 1, 1, 1)
+    torch.manual_seed(0)
+    out = BatchAugment(cfg)(x)
+    assert out.shape == (64, 2, 40, 40)
+    cols, rows = out[:, 0], out[:, 1]
+    assert torch.allclose(cols.diff(dim=2), torch.ones(1), atol=1e-3)
+    assert torch.allclose(rows.diff(dim=1), torch.ones(1), atol=1e-3)
+    starts = torch.cat([cols[:, 0, 0], rows[:, 0, 0]])
+    assert starts.min() >= -1e-3 and starts.max() <= 8 + 1e-3 and starts.std() > 1  # drawn per face
+
+
+def test_crop_in_both_forms_and_its_limits():
+    cfg = AugmentConfig(mode="per_sample", crop=44)
+    out = build_sample_transform(cfg)(torch.randint(0, 255, (1, 48, 48), dtype=torch.uint8))
+    assert out.shape == (1, 44, 44) and out.dtype == torch.uint8
+    with pytest.raises(ConfigError, match="data.augment.crop=-1 must be a whole number >= 0"):
+        AugmentConfig(crop=-1)
+    with pytest.raises(ConfigError, match="crop=50 needs square images of at least that size; these are 48x48"):
+        BatchAugment(AugmentConfig(mode="batched", crop=50))(torch.zeros(2, 1, 48, 48))
+
+
 def test_unknown_mode_lists_choices():
     with pytest.raises(ValueError, match="per_sample, batched, none"):
         AugmentConfig(mode="kornia")

@@ -4,6 +4,8 @@
   `per_sample`, a torchvision v2 pipeline applied to each uint8 image in the dataset, and `batched`, the
   same random affine + flip with per-sample parameters applied to a whole float batch with one
   `affine_grid`/`grid_sample` call, which keeps two CPU cores on the model instead;
+- `crop`: training on random crops of that many pixels, the network seeing the whole 48x48 face at test
+  time (it pools globally, so any size runs); a 40-pixel crop costs 0.69x the compute of the full face;
 - mixup and cutmix (`build_mix`), which mix the images of a batch and say how (`BatchMix`), so the
   training step mixes every target of its faces the same way: class indices, vote distributions, a
   teacher's soft labels (fer.training.module, fer.training.distill).
@@ -24,7 +26,7 @@ from torchvision.transforms import v2
 
 from fer.data.shipped_conf import data_settings
 from fer.errors import ConfigError
-from fer.numbers import one_of, positive_number
+from fer.numbers import one_of, positive_number, whole_number
 
 MODES = ("per_sample", "batched", "none")
 
@@ -42,6 +44,7 @@ class AugmentConfig:
     scale: float = shipped("scale")  # zoom factor in [1 - scale, 1 + scale]
     hflip: float = shipped("hflip")  # probability of a horizontal flip
     erasing: float = shipped("erasing")  # probability of random erasing (0 disables)
+    crop: int = shipped("crop")  # train on random crops of this many pixels a side (0: the whole image)
     mixup: float = shipped("mixup")  # Beta(alpha, alpha) mixing of image pairs (0 disables)
     cutmix: float = shipped("cutmix")  # Beta(alpha, alpha) pasting of a patch of another image (0 disables)
 
@@ -49,6 +52,7 @@ class AugmentConfig:
         one_of(self.mode, "data.augment.mode", MODES)
         for name in ("mixup", "cutmix"):
             positive_number(getattr(self, name), f"data.augment.{name}", allow_zero=True)
+        whole_number(self.crop, "data.augment.crop", minimum=0)
 
     @classmethod
     def from_dict(cls, settings: dict[str, Any], where: str = "data.augment") -> AugmentConfig:
@@ -95,6 +99,8 @@ def build_sample_transform(cfg: AugmentConfig) -> v2.Compose | None:
         ),
         v2.RandomHorizontalFlip(cfg.hflip),
     ]
+    if cfg.crop:
+        ops.append(v2.RandomCrop(cfg.crop))
     if cfg.erasing > 0:
         ops.append(v2.RandomErasing(p=cfg.erasing, value=0))
     return v2.Compose(ops)
@@ -133,9 +139,25 @@ class BatchAugment(nn.Module):
         row1 = torch.stack([-sin, cos, sin * tx - cos * ty], dim=1)
         return torch.stack([row0, row1], dim=1)
 
+    def crop_window(self, theta: torch.Tensor, size: int) -> torch.Tensor:
+        """`theta` composed with a random `crop` x `crop` window of the augmented `size` x `size` image, at
+        the same pixel scale: output coordinates u map to window coordinates s * u + o, with s = crop / size
+        and the offset o drawn so that the window stays inside."""
+        s = self.cfg.crop / size
+        offset = torch.empty(len(theta), 2, 1, device=theta.device).uniform_(-(1 - s), 1 - s).to(theta.dtype)
+        linear, shift = theta[:, :, :2], theta[:, :, 2:]
+        return torch.cat([linear * s, linear @ offset + shift], dim=2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = x.shape[0]
-        grid = F.affine_grid(self.theta(self.sample_params(n, x.device)).to(x.dtype), list(x.shape), align_corners=False)
+        n, c, h, w = x.shape
+        theta = self.theta(self.sample_params(n, x.device)).to(x.dtype)
+        size = [n, c, h, w]
+        if self.cfg.crop:
+            if self.cfg.crop > min(h, w) or h != w:
+                raise ConfigError(f"data.augment.crop={self.cfg.crop} needs square images of at least that size; "
+                                  f"these are {h}x{w}")
+            theta, size = self.crop_window(theta, h), [n, c, self.cfg.crop, self.cfg.crop]
+        grid = F.affine_grid(theta, size, align_corners=False)
         out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         if self.cfg.erasing > 0:
             out = self.erase(out)
