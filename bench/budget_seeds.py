@@ -32,29 +32,33 @@ def train_command(minutes: float, seed: int, data: str, run_dir: Path) -> list[s
             f"data.root={data}", f"hydra.run.dir={run_dir}"]
 
 
+def run_env(avx2: bool) -> dict[str, str]:
+    return {**os.environ, **(AVX2_ENV if avx2 else {})}
+
+
 def run_seed(minutes: float, seed: int, data: str, run_dir: Path, avx2: bool) -> dict:
     report = run_dir / "report.json"
     if not report.is_file():
         run_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **(AVX2_ENV if avx2 else {})}
         with open(run_dir / "stdout.log", "w") as log:
-            subprocess.run(train_command(minutes, seed, data, run_dir), cwd=ROOT, env=env, stdout=log,
+            subprocess.run(train_command(minutes, seed, data, run_dir), cwd=ROOT, env=run_env(avx2), stdout=log,
                            stderr=subprocess.STDOUT, check=True)
     return json.loads(report.read_text())
 
 
-def cpu_class(report: dict) -> str:
-    """The class the report's precision choice names: "AVX512 + AMX", "AVX512 + AVX512-BF16" or "AVX2"."""
-    reason = str(report.get("precision_reason", ""))
-    if report.get("native_bf16") and " with " in reason:
-        return f"{report['cpu_capability']} + {reason.rsplit(' with ', 1)[1]}"
-    return str(report.get("cpu_capability", "unknown"))
+def machine_class(avx2: bool) -> str:
+    """This machine's CPU class ("AVX512 + AMX", "AVX512 + AVX512-BF16", "AVX2") as training names it
+    (fer.training.precision), asked under the same ISA limits as the runs."""
+    code = "from fer.training.precision import cpu_hardware; print(cpu_hardware().cpu_class)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=run_env(avx2), capture_output=True,
+                          text=True, check=True)
+    return done.stdout.strip()
 
 
-def table(minutes: float, seeds: list[int], reports: list[dict], avx2: bool) -> str:
+def table(minutes: float, seeds: list[int], reports: list[dict], cpu_class: str, avx2: bool) -> str:
     day = time.strftime("%Y-%m-%d", time.gmtime(reports[0]["budget"]["started_at"]))
     env = " ".join(f"{k}={v}" for k, v in AVX2_ENV.items()) + " " if avx2 else ""
-    lines = [f"## {cpu_class(reports[0])}{' (emulated)' if avx2 else ''}", "",
+    lines = [f"## {cpu_class}{' (emulated)' if avx2 else ''}", "",
              f"{cpu_name()}, {os.cpu_count()} cores, {day}. Each seed: `{env}python scripts/train.py experiment=budget "
              f"budget.minutes={minutes:g} seed=S data.root=...`, one after another on an otherwise idle machine.",
              "", "| seed | network | epochs (planned) | time used | PublicTest | ECE |", "|---:|---|---:|---:|---:|---:|"]
@@ -81,7 +85,7 @@ def main() -> None:
     tag = "avx2" if args.avx2 else "native"
     reports = [run_seed(args.minutes, s, args.data, args.runs / f"{args.minutes:g}min_{tag}_s{s}", args.avx2)
                for s in args.seeds]
-    text = table(args.minutes, args.seeds, reports, args.avx2)
+    text = table(args.minutes, args.seeds, reports, machine_class(args.avx2), args.avx2)
     out = args.out or str(ROOT / "docs" / "results" / "budget" / f"{args.minutes:g}min_seeds.md")
     if out != "-" and not Path(out).is_file():
         Path(out).write_text(f"# The {args.minutes:g}-minute budget over seeds, per CPU class\n")

@@ -3,6 +3,7 @@ started server's /healthz."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -40,27 +41,22 @@ def test_a_server_that_never_answers_times_out():
         proc.wait()
 
 
-def budget_report(accuracy: float, native: bool) -> dict:
-    return {"accuracy": accuracy, "ece": 0.02, "epochs": 11, "cpu_capability": "AVX512" if native else "AVX2",
-            "native_bf16": native,
-            "precision_reason": "CPU AVX512 with AVX512-BF16" if native else "CPU capability limited to AVX2",
+def budget_report(accuracy: float) -> dict:
+    return {"accuracy": accuracy, "ece": 0.02, "epochs": 11,
             "budget": {"model_kwargs": {"width": 16}, "epochs": 12, "end_s": 588.0, "started_at": 0.0}}
 
 
 def test_budget_seeds_reuses_finished_runs_and_averages_them(tmp_path):
-    import json
-
-    from bench.budget_seeds import cpu_class, run_seed, table
+    from bench.budget_seeds import machine_class, run_seed, table
 
     reports = []
     for seed, acc in ((1, 0.63), (2, 0.65)):
         run = tmp_path / f"10min_avx2_s{seed}"
         run.mkdir()
-        (run / "report.json").write_text(json.dumps(budget_report(acc, native=False)))
+        (run / "report.json").write_text(json.dumps(budget_report(acc)))
         reports.append(run_seed(10, seed, "unused", run, avx2=True))  # a finished run is read, not trained
-    text = table(10, [1, 2], reports, avx2=True)
+    text = table(10, [1, 2], reports, machine_class(avx2=True), avx2=True)
     assert text.startswith("## AVX2 (emulated)\n")
     assert "ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python scripts/train.py" in text
     assert "| 1 | fastcnn-16 | 11 (12) | 9.8 min | 63.00% | 0.020 |" in text
     assert "**64.00%** (sd 1.41)" in text
-    assert cpu_class(budget_report(0.6, native=True)) == "AVX512 + AVX512-BF16"
