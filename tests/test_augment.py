@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lightning as L
 import pytest
 import torch
 from torchvision.transforms import v2
@@ -95,6 +96,44 @@ def test_crop_in_both_forms_and_its_limits():
         AugmentConfig(crop=-1)
     with pytest.raises(ConfigError, match="crop=50 needs square images of at least that size; these are 48x48"):
         BatchAugment(AugmentConfig(mode="batched", crop=50))(torch.zeros(2, 1, 48, 48))
+
+
+def test_crops_end_where_crop_until_says():
+    aug = BatchAugment(AugmentConfig(mode="batched", crop=40, crop_until=0.5))
+    x = torch.rand(4, 1, 48, 48)
+    assert aug.follows_schedule
+    assert aug(x, progress=0.0).shape[-1] == 40 and aug(x, progress=0.49).shape[-1] == 40
+    assert aug(x, progress=0.5).shape[-1] == 48 and aug(x, progress=1.0).shape[-1] == 48
+    assert not BatchAugment(AugmentConfig(mode="batched", crop=40)).follows_schedule  # crop_until 1: always
+    for bad in (0, 1.5):
+        with pytest.raises(ConfigError, match="crop_until"):
+            AugmentConfig(mode="batched", crop=40, crop_until=bad)
+    with pytest.raises(ConfigError, match="crop_until < 1 needs data.augment.mode=batched"):
+        AugmentConfig(mode="per_sample", crop=40, crop_until=0.5)
+
+
+def test_a_fit_trains_on_crops_then_on_whole_faces(folder_dataset):
+    """The datamodule reads the one-cycle's position: crops for the first half of the steps, then 48x48."""
+    class Shapes(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net, self.sizes = torch.nn.Conv2d(1, 1, 3), []
+
+        def training_step(self, batch, batch_idx):
+            self.sizes.append(batch[0].shape[-1])
+            return self.net(batch[0]).mean()
+
+        def configure_optimizers(self):
+            opt = torch.optim.SGD(self.parameters(), lr=0.1)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10)
+            return [opt], [{"scheduler": sched, "interval": "step"}]
+
+    dm = FERDataModule(root=str(folder_dataset), batch_size=4,
+                       augment={"mode": "batched", "crop": 40, "crop_until": 0.5})
+    module = Shapes()
+    L.Trainer(max_steps=10, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False, limit_val_batches=0).fit(module, datamodule=dm)
+    assert module.sizes == [40] * 5 + [48] * 5
 
 
 def test_unknown_mode_lists_choices():

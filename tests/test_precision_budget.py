@@ -13,6 +13,7 @@ import pytest
 import torch
 import yaml
 
+from fer.data.augment import AugmentConfig
 from fer.errors import ConfigError
 from fer.training import precision
 from fer.training.budget import (
@@ -23,6 +24,7 @@ from fer.training.budget import (
     minimum_epochs,
     process_age_s,
 )
+from fer.training.budget.plan import crop_batch_factor
 from fer.training.budget.timing import Throughput
 from fer.training.deadline import DeadlineGuard
 from fer.training.fit import train
@@ -105,6 +107,17 @@ def test_leftover_time_becomes_a_shorter_last_epoch():
     # 7 s left over: 4 batches are not worth another validation pass
     assert add_partial_epoch(8, epoch_s, 447.0, t, 100) == (8, None)
     assert process_age_s() > 0
+
+
+def test_crops_the_warm_up_did_not_time_are_costed_by_their_pixels():
+    whole, crop40 = AugmentConfig(mode="batched"), AugmentConfig(mode="batched", crop=40)
+    assert crop_batch_factor(whole, whole) == 1.0 and crop_batch_factor(crop40, crop40) == 1.0
+    assert crop_batch_factor(whole, crop40) == pytest.approx((40 / 48) ** 2)
+    # crops for 80% of the time at 0.69x, whole faces for the rest: 1 / (0.8 / 0.69 + 0.2 / 1) per batch
+    until = AugmentConfig(mode="batched", crop=40, crop_until=0.8)
+    expected = 1 / (0.8 / (40 / 48) ** 2 + 0.2)
+    assert crop_batch_factor(whole, until) == pytest.approx(expected)
+    assert crop_batch_factor(crop40, until) == pytest.approx(expected / (40 / 48) ** 2)  # the warm-up cropped
 
 
 def test_budget_run_ends_on_time_with_a_complete_schedule(folder_dataset, tmp_path):

@@ -6,6 +6,8 @@
   `affine_grid`/`grid_sample` call, which keeps two CPU cores on the model instead;
 - `crop`: training on random crops of that many pixels, the network seeing the whole 48x48 face at test
   time (it pools globally, so any size runs); a 40-pixel crop costs 0.69x the compute of the full face;
+  `crop_until` ends the crops part-way through the schedule, so the last stretch trains on whole faces as
+  tests see them (batched only: per-sample transforms run in the loader and cannot see the schedule);
 - mixup and cutmix (`build_mix`), which mix the images of a batch and say how (`BatchMix`), so the
   training step mixes every target of its faces the same way: class indices, vote distributions, a
   teacher's soft labels (fer.training.module, fer.training.distill).
@@ -45,6 +47,7 @@ class AugmentConfig:
     hflip: float = shipped("hflip")  # probability of a horizontal flip
     erasing: float = shipped("erasing")  # probability of random erasing (0 disables)
     crop: int = shipped("crop")  # train on random crops of this many pixels a side (0: the whole image)
+    crop_until: float = shipped("crop_until")  # share of the schedule trained on crops; whole faces after it
     mixup: float = shipped("mixup")  # Beta(alpha, alpha) mixing of image pairs (0 disables)
     cutmix: float = shipped("cutmix")  # Beta(alpha, alpha) pasting of a patch of another image (0 disables)
 
@@ -53,6 +56,12 @@ class AugmentConfig:
         for name in ("mixup", "cutmix"):
             positive_number(getattr(self, name), f"data.augment.{name}", allow_zero=True)
         whole_number(self.crop, "data.augment.crop", minimum=0)
+        positive_number(self.crop_until, "data.augment.crop_until")
+        if self.crop_until > 1:
+            raise ConfigError(f"data.augment.crop_until={self.crop_until} is a share of the schedule: 0 < it <= 1")
+        if self.crop and self.crop_until < 1 and self.mode == "per_sample":
+            raise ConfigError("data.augment.crop_until < 1 needs data.augment.mode=batched (per-sample transforms "
+                              "run in the loader, where the schedule's progress is unknown)")
 
     @classmethod
     def from_dict(cls, settings: dict[str, Any], where: str = "data.augment") -> AugmentConfig:
@@ -113,6 +122,11 @@ class BatchAugment(nn.Module):
         super().__init__()
         self.cfg = cfg
 
+    @property
+    def follows_schedule(self) -> bool:
+        """Whether `forward` needs the schedule's progress (crops that end part-way)."""
+        return bool(self.cfg.crop) and self.cfg.crop_until < 1
+
     def sample_params(self, n: int, device: torch.device) -> dict[str, torch.Tensor]:
         c = self.cfg
 
@@ -148,11 +162,12 @@ class BatchAugment(nn.Module):
         linear, shift = theta[:, :, :2], theta[:, :, 2:]
         return torch.cat([linear * s, linear @ offset + shift], dim=2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, progress: float = 0.0) -> torch.Tensor:
+        """`progress`: the share of the training schedule done, in [0, 1]; crops end at `crop_until`."""
         n, c, h, w = x.shape
         theta = self.theta(self.sample_params(n, x.device)).to(x.dtype)
         size = [n, c, h, w]
-        if self.cfg.crop:
+        if self.cfg.crop and progress < self.cfg.crop_until:
             if self.cfg.crop > min(h, w) or h != w:
                 raise ConfigError(f"data.augment.crop={self.cfg.crop} needs square images of at least that size; "
                                   f"these are {h}x{w}")

@@ -22,6 +22,7 @@ from typing import Any
 
 from omegaconf import DictConfig, open_dict
 
+from fer.constants import IMAGE_SIZE
 from fer.data.augment import AugmentConfig
 from fer.data.shipped_conf import resolved_dict
 from fer.errors import ConfigError
@@ -157,6 +158,19 @@ def check_budget_config(cfg: DictConfig) -> None:
     read_sizes(cfg)
 
 
+def crop_batch_factor(warmup: AugmentConfig, run: AugmentConfig, side: int = IMAGE_SIZE) -> float:
+    """A run's mean seconds per training batch relative to its warm-up's where their crops differ: the
+    cost follows the pixels. Crops that end part-way (`crop_until`) fill that share of the time, as the
+    budget's schedule follows the clock, so the mean over steps is a harmonic one."""
+    def cost(crop: int) -> float:
+        return (crop or side) ** 2 / (warmup.crop or side) ** 2
+
+    if not run.crop or run.crop_until >= 1:
+        return cost(run.crop)
+    f = run.crop_until
+    return 1.0 / (f / cost(run.crop) + (1 - f) / cost(0))
+
+
 def estimated_epoch_s(sizes: ModelSizes, measured: dict[int, Throughput], first: int,
                       width_exponent: float) -> dict[int, float]:
     """Epoch seconds per size: measured where timed, else scaled from the first size timed by compute,
@@ -189,8 +203,19 @@ def plan_budget(cfg: DictConfig, called_at: float | None = None) -> BudgetPlan:
     batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
     warmup_s = min(float(b.warmup_fraction) * budget_s, float(b.warmup_max_s))  # per size measured
 
+    warmup_augment = resolved_dict(cfg.data.augment)
+
     def timed(i: int) -> Throughput:
-        return measure(cfg, datamodule, sizes.kwargs[i], batches, val_batches, warmup_s)
+        t = measure(cfg, datamodule, sizes.kwargs[i], batches, val_batches, warmup_s)
+        # The warm-up trains with data.augment; the size's own crops (or crops that end) cost otherwise.
+        run_augment = AugmentConfig.from_dict({**warmup_augment, **(sizes.augment[i] or {})})
+        factor = crop_batch_factor(AugmentConfig.from_dict(warmup_augment), run_augment)
+        if factor != 1.0:
+            t.epoch_s += (factor - 1.0) * t.train_batch_s * len(datamodule.train_dataloader())
+            t.train_batch_s *= factor
+            log.info("budget: %s's crops cost %.2fx the warm-up's batch on average -> %.1f s per epoch",
+                     sizes.kwargs[i], factor, t.epoch_s)
+        return t
 
     def seconds_left(reserve: float) -> float:
         return started_at + budget_s - reserve - time.time()
