@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fer"
 # Bottom to top. Subpackages on one rung are siblings and must not import each other.
 LAYERS = [
     {"constants", "errors"},
-    {"numbers", "outputs", "signals", "progress"},
+    {"numbers", "outputs", "signals", "progress", "schedule"},
     {"data", "models"},
     {"checkpoints"},
     {"evaluation"},

@@ -20,6 +20,7 @@ from fer.data.shipped_conf import data_settings
 from fer.data.splits import FERSplits, LabeledImages
 from fer.errors import DataError
 from fer.numbers import known_settings, whole_number
+from fer.schedule import schedule_progress
 
 log = logging.getLogger(__name__)
 
@@ -185,14 +186,3 @@ class FERDataModule(L.LightningDataModule):
             images = self.batch_augment(images, progress)
         return images, labels, *index
 
-
-def schedule_progress(trainer: L.Trainer) -> float:
-    """The share of the training schedule done, in [0, 1]: a one-cycle's position (which follows the clock
-    in a time budget, fer.training.deadline), else the steps done out of those the fit will run."""
-    configs = trainer.lr_scheduler_configs
-    sched = configs[0].scheduler if configs else None
-    total = getattr(sched, "total_steps", None)
-    if sched is not None and total:
-        return min(1.0, max(0, sched.last_epoch) / max(1, total - 1))
-    steps = trainer.estimated_stepping_batches
-    return min(1.0, trainer.global_step / steps) if 0 < steps < float("inf") else 0.0

@@ -6,10 +6,10 @@ import logging
 import math
 import statistics
 import time
-from typing import Any
 
 import lightning as L
 
+from fer.schedule import step_schedule
 from fer.training.budget.plan import BudgetPlan
 
 log = logging.getLogger(__name__)
@@ -73,16 +73,9 @@ class DeadlineGuard(L.Callback):
         self.plan.steps_run += 1
         self._batch_t = time.time()
 
-    @staticmethod
-    def _schedule(trainer) -> tuple[Any, int | None]:
-        """The run's scheduler and, for a one-cycle, its length in steps."""
-        configs = trainer.lr_scheduler_configs
-        sched = configs[0].scheduler if configs else None
-        return sched, getattr(sched, "total_steps", None)
-
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._batch_s += time.time() - self._batch_t
-        sched, total = self._schedule(trainer)
+        sched, total = step_schedule(trainer)
         if total is None:  # not a one-cycle: only the hard stop applies
             if time.time() > self.plan.fit_deadline:
                 self._stop(trainer, total)
@@ -100,7 +93,7 @@ class DeadlineGuard(L.Callback):
             self._stop(trainer, total)
 
     def on_train_end(self, trainer, pl_module):
-        sched, total = self._schedule(trainer)
+        sched, total = step_schedule(trainer)
         self.plan.schedule_complete = total is not None and sched.last_epoch >= total - 1
 
     def _stop(self, trainer: L.Trainer, total: int | None) -> None:

@@ -203,13 +203,14 @@ def plan_budget(cfg: DictConfig, called_at: float | None = None) -> BudgetPlan:
     batches, val_batches = int(b.warmup_batches), int(b.warmup_val_batches)
     warmup_s = min(float(b.warmup_fraction) * budget_s, float(b.warmup_max_s))  # per size measured
 
-    warmup_augment = resolved_dict(cfg.data.augment)
+    warmup_augment = resolved_dict(cfg.data.augment)  # what the warm-up trains with
+    warmup_crops = AugmentConfig.from_dict(warmup_augment)
 
     def timed(i: int) -> Throughput:
         t = measure(cfg, datamodule, sizes.kwargs[i], batches, val_batches, warmup_s)
-        # The warm-up trains with data.augment; the size's own crops (or crops that end) cost otherwise.
+        # The size's own crops (or crops that end part-way) cost otherwise than the warm-up's.
         run_augment = AugmentConfig.from_dict({**warmup_augment, **(sizes.augment[i] or {})})
-        factor = crop_batch_factor(AugmentConfig.from_dict(warmup_augment), run_augment)
+        factor = crop_batch_factor(warmup_crops, run_augment)
         if factor != 1.0:
             t.epoch_s += (factor - 1.0) * t.train_batch_s * len(datamodule.train_dataloader())
             t.train_batch_s *= factor
@@ -244,7 +245,7 @@ def plan_budget(cfg: DictConfig, called_at: float | None = None) -> BudgetPlan:
     augment = sizes.augment[idx]
     plan = BudgetPlan(budget_s, started_at, sizes.kwargs[idx], epochs, epoch_s, reserve, train_batches=train_batches,
                       max_steps=max_steps, val_s=chosen.val_pass_s, epoch_overhead_s=chosen.epoch_overhead_s,
-                      augment={**resolved_dict(cfg.data.augment), **augment} if augment
+                      augment={**warmup_augment, **augment} if augment
                       else None,
                       measured=[asdict(t) for t in measured.values()])
     log.info("budget %.1f min: %.0f s used before training; model %s, %d epoch(s) of ~%.1f s%s, %.0f s kept for "
